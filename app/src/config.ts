@@ -1,0 +1,143 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/** The development-only signing secret used when SESSION_SECRETS is unset. */
+export const DEV_SESSION_SECRET = 'dev-only-session-secret-change-me';
+
+export type SessionPolicy = { kind: 'multi' } | { kind: 'single' } | { kind: 'max'; max: number };
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter((part) => part.length > 0));
+
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port');
+
+const policy = z
+  .string()
+  .regex(/^(multi|single|max:[1-9]\d{0,2})$/, 'expected multi, single or max:N (N from 1 to 999)')
+  .transform((s): SessionPolicy => {
+    if (s === 'multi' || s === 'single') return { kind: s };
+    return { kind: 'max', max: Number(s.slice('max:'.length)) };
+  });
+
+const schema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().default('development'),
+
+  SESSION_STORE: z.enum(['redis', 'memory']).default('redis'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_SENTINELS: list.pipe(z.array(hostPort).min(1)).optional(),
+  REDIS_MASTER_NAME: z.string().min(1).default('mymaster'),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  // A command not answered within this bound fails, so a request that needs Redis gets a 503 instead of hanging.
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(800),
+
+  SESSION_SECRETS: list.pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1)).optional(),
+  SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('sc.sid'),
+  SESSION_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
+  SESSION_IDLE_TIMEOUT_S: int(1, 31_536_000).default(1800),
+  SESSION_ABSOLUTE_TIMEOUT_S: int(1, 31_536_000).default(28_800),
+  SESSION_TOUCH_AFTER_S: int(0, 31_536_000).optional(),
+  SESSION_POLICY: policy.default({ kind: 'multi' }),
+  SESSION_MAX_BYTES: int(512, 1_048_576).default(10_240),
+
+  TRUST_PROXY: int(0, 10).default(0),
+  LOGIN_MAX_FAILURES: int(1, 10_000).default(10),
+  LOGIN_WINDOW_S: int(1, 86_400).default(900),
+  SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
+  KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  instanceId: string;
+  logLevel: string;
+  production: boolean;
+  store: 'redis' | 'memory';
+  redis: {
+    url: string;
+    sentinels?: { host: string; port: number }[];
+    masterName: string;
+    password?: string;
+    sentinelPassword?: string;
+    commandTimeoutMs: number;
+  };
+  session: {
+    secrets: string[];
+    usesDevSecret: boolean;
+    cookieName: string;
+    sameSite: 'lax' | 'strict';
+    idleTimeoutMs: number;
+    absoluteTimeoutMs: number;
+    /** A request extends the session only when this long has passed since the last extension. */
+    touchAfterMs: number;
+    policy: SessionPolicy;
+    maxBytes: number;
+  };
+  trustProxy: number;
+  login: { maxFailures: number; windowMs: number };
+  shutdownTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT_S * 1000;
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    instanceId: e.INSTANCE_ID ?? os.hostname(),
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+    store: e.SESSION_STORE,
+    redis: {
+      url: e.REDIS_URL,
+      sentinels: e.REDIS_SENTINELS?.map((entry) => {
+        const [host, port] = entry.split(':') as [string, string];
+        return { host, port: Number(port) };
+      }),
+      masterName: e.REDIS_MASTER_NAME,
+      password: e.REDIS_PASSWORD,
+      sentinelPassword: e.REDIS_SENTINEL_PASSWORD ?? e.REDIS_PASSWORD,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+    },
+    session: {
+      secrets: e.SESSION_SECRETS ?? [DEV_SESSION_SECRET],
+      usesDevSecret: e.SESSION_SECRETS === undefined,
+      cookieName: e.SESSION_COOKIE_NAME,
+      sameSite: e.SESSION_COOKIE_SAMESITE,
+      idleTimeoutMs,
+      absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_S * 1000,
+      // By default a session is extended at most once per 1/30 of its idle window (60 s for 30 min).
+      touchAfterMs: e.SESSION_TOUCH_AFTER_S === undefined ? Math.floor(idleTimeoutMs / 30) : e.SESSION_TOUCH_AFTER_S * 1000,
+      policy: e.SESSION_POLICY,
+      maxBytes: e.SESSION_MAX_BYTES,
+    },
+    trustProxy: e.TRUST_PROXY,
+    login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_S * 1000 },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+  };
+  if (config.session.touchAfterMs >= idleTimeoutMs) {
+    throw new ConfigError('invalid configuration:\n  SESSION_TOUCH_AFTER_S: must be shorter than SESSION_IDLE_TIMEOUT_S');
+  }
+  return Object.freeze(config);
+}

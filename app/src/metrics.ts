@@ -1,0 +1,50 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per app instance, so two apps in one test process keep separate figures. */
+export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance: instanceId });
+  if (withProcessMetrics) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'sc_http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'sc_http_request_duration_seconds',
+      help: 'HTTP request duration by route',
+      labelNames: ['route', 'method'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    sessionsCreated: new Counter({
+      name: 'sc_sessions_created_total',
+      help: 'Sessions created by login',
+      registers: [registry],
+    }),
+    sessionsEnded: new Counter({
+      name: 'sc_sessions_ended_total',
+      help: 'Sessions ended, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    storeDuration: new Histogram({
+      name: 'sc_store_command_duration_seconds',
+      help: 'Session store operation latency',
+      labelNames: ['operation'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'sc_store_errors_total',
+      help: 'Session store operations that failed',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

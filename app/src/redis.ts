@@ -1,0 +1,58 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+
+/**
+ * The one Redis client factory: standalone from REDIS_URL, or through Sentinel when REDIS_SENTINELS is set.
+ *
+ * Failure policy: commands wait in the offline queue while the client reconnects (this rides out a
+ * Sentinel failover), but never longer than REDIS_COMMAND_TIMEOUT_MS, so a request that needs Redis is
+ * answered 503 within about a second when Redis is gone. Reconnection never gives up, so the app recovers
+ * on its own when Redis returns.
+ */
+export function createRedisClient(config: Config['redis'], logger: Logger): Redis {
+  const common: RedisOptions = {
+    password: config.password,
+    commandTimeout: config.commandTimeoutMs,
+    connectTimeout: Math.max(config.commandTimeoutMs, 1000),
+    enableOfflineQueue: true,
+    // Fail queued commands after a reconnect attempt instead of retrying them many times over.
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    // After a failover the old primary answers READONLY: reconnect so Sentinel hands us the new one.
+    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+  };
+  const client = config.sentinels
+    ? new Redis({
+        ...common,
+        sentinels: config.sentinels,
+        name: config.masterName,
+        sentinelPassword: config.sentinelPassword,
+        sentinelRetryStrategy: (attempt) => Math.min(200 * attempt, 2000),
+        // Sentinel publishes +switch-master; follow it without waiting for an error.
+        failoverDetector: true,
+      })
+    : new Redis(config.url, common);
+
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    // ioredis emits the same error on every reconnect attempt: log each distinct one once.
+    if (err.message !== lastError) logger.warn({ err: err.message }, 'redis error');
+    lastError = err.message;
+  });
+  client.on('ready', () => {
+    lastError = '';
+    logger.info({ mode: config.sentinels ? 'sentinel' : 'standalone' }, 'redis ready');
+  });
+  client.on('+node', () => logger.info('redis sentinel reported a new node'));
+  return client;
+}
+
+/** Errors that mean "the store cannot be reached right now", as opposed to a bug. */
+export function isStoreUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|All sentinels are unreachable/i.test(
+    err.message,
+  );
+}

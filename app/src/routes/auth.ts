@@ -1,0 +1,78 @@
+import { Router } from 'express';
+import { ipKeyGenerator, rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
+import type Redis from 'ioredis';
+import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
+import { z } from 'zod';
+import { HttpError, unauthorized } from '../errors';
+import { endCurrentSession, requireSession, sessionView, startSession, type SessionDeps } from '../session/lifecycle';
+import { authenticate } from '../users';
+import { parse } from '../validate';
+
+const credentials = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+});
+
+/**
+ * rate-limit-redis loads its Lua scripts once, at start-up; if Redis was unreachable then, it keeps the
+ * failed load forever. Reload them after a failure so login limits work again once Redis is back.
+ */
+class RecoveringRateLimitStore extends RateLimitRedisStore {
+  override async increment(key: string) {
+    try {
+      return await super.increment(key);
+    } catch (err) {
+      this.incrementScriptSha = this.loadIncrementScript();
+      this.getScriptSha = this.loadGetScript();
+      // A failed reload is retried on the next attempt; it must not become an unhandled rejection.
+      this.incrementScriptSha.catch(() => undefined);
+      this.getScriptSha.catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+function loginLimiterStore(redis: Redis | undefined): RateLimitStore | undefined {
+  if (!redis) return undefined; // express-rate-limit's in-process store: the sticky variant keeps nothing shared
+  return new RecoveringRateLimitStore({
+    prefix: 'login-failures:',
+    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<never>,
+  });
+}
+
+export function authRoutes(deps: SessionDeps & { redis?: Redis }): Router {
+  const { config } = deps;
+  const router = Router();
+
+  // Counts failed logins per client address and account, across every instance sharing the store.
+  const loginLimiter = rateLimit({
+    windowMs: config.login.windowMs,
+    limit: config.login.maxFailures,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store: loginLimiterStore(deps.redis),
+    keyGenerator: (req) => {
+      const username = typeof req.body?.username === 'string' ? req.body.username.toLowerCase().slice(0, 64) : '';
+      return `${ipKeyGenerator(req.ip ?? '')}|${username}`;
+    },
+    handler: (_req, _res, _next, options) => {
+      throw new HttpError(options.statusCode, 'too_many_attempts', 'too many failed logins; wait and try again');
+    },
+  });
+
+  router.post('/login', loginLimiter, async (req, res) => {
+    const { username, password } = parse(credentials, req.body);
+    const user = await authenticate(username, password);
+    if (!user) throw unauthorized('invalid_credentials', 'unknown user or wrong password');
+    const session = await startSession(deps, req, user);
+    res.json({ user, session: sessionView(req, res, config.instanceId), csrfToken: session.csrfToken });
+  });
+
+  router.post('/logout', requireSession(deps), async (req, res) => {
+    await endCurrentSession(deps, req, res, 'logged_out');
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { SessionStore } from '../session/types';
+
+export function healthRoutes(store: SessionStore, registry: Registry, isDraining: () => boolean): Router {
+  const router = Router();
+
+  // Liveness: the process answers. Never depends on Redis, so an outage does not get apps restarted.
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  // Readiness: worth sending traffic to (store reachable, not shutting down).
+  router.get('/readyz', (_req, res) => {
+    const store_ = store.isReady() ? 'ok' : 'unavailable';
+    const ready = store_ === 'ok' && !isDraining();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', store: store_, draining: isDraining() });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,20 @@
+import { Router } from 'express';
+import { endedSessionError, requireCsrf, requireSession, sessionView, type SessionDeps } from '../session/lifecycle';
+
+export function sessionRoutes(deps: SessionDeps): Router {
+  const router = Router();
+  const { config, store } = deps;
+
+  router.get('/session', requireSession(deps), (req, res) => {
+    res.json(sessionView(req, res, config.instanceId));
+  });
+
+  // The continuity probe: one atomic increment per call, so N calls on one session end at exactly +N.
+  router.post('/visits', requireSession(deps), requireCsrf, async (req, res) => {
+    const visits = await store.incrementVisits(req.sessionID);
+    if (visits === null) throw await endedSessionError(deps, req, res, req.sessionID);
+    res.json({ visits });
+  });
+
+  return router;
+}

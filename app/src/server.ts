@@ -1,0 +1,83 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createRedisClient } from './redis';
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  /** Graceful stop: readiness fails, no new connections, in-flight requests finish, Redis quits. */
+  stop(): Promise<void>;
+}
+
+function createLogger(config: Readonly<Config>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { instance: config.instanceId },
+    // Pretty output only for a person at a terminal; containers get one JSON object per line.
+    transport: process.stdout.isTTY ? { target: 'pino-pretty', options: { colorize: true } } : undefined,
+  });
+}
+
+/** config → Redis → listen. The only place in the app that listens. */
+export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+  const config = loadConfig(env);
+  const logger = createLogger(config);
+  if (config.session.usesDevSecret) {
+    logger.warn('SESSION_SECRETS is not set: sessions are signed with a public development secret. Set it before exposing this app.');
+  }
+  const redis = config.store === 'redis' ? createRedisClient(config.redis, logger) : undefined;
+  const cluster = createApp({ config, logger, redis, processMetrics: true });
+
+  const server = cluster.app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  // Longer than nginx's upstream keepalive_timeout, so nginx never reuses a connection Node just closed.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, store: config.store }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down: readiness fails, in-flight requests finish');
+      cluster.startDraining();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        logger.warn('shutdown deadline reached: closing remaining connections');
+        server.closeAllConnections();
+      }, config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(deadline);
+      await cluster.close();
+      await redis?.quit().catch(() => redis.disconnect());
+      logger.info('stopped');
+      logger.flush();
+    })();
+    return stopping;
+  };
+  return { server, port, stop };
+}
+
+if (require.main === module) {
+  startServer().then(
+    ({ stop }) => {
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(signal, () => {
+          stop().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        });
+      }
+    },
+    (err: unknown) => {
+      // A bad configuration names the variable and stops the process before anything listens.
+      process.stderr.write(`${err instanceof ConfigError ? err.message : String((err as Error)?.stack ?? err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import { parse } from 'cookie';
+import { unsign } from 'cookie-signature';
+import type { Request } from 'express';
+
+/** A non-secret, stable name for a session: a digest of its id. Raw ids never leave the server. */
+export function sessionHandle(sid: string): string {
+  return createHash('sha256').update(sid).digest('base64url').slice(0, 22);
+}
+
+/**
+ * The session id the request's cookie names, if its signature verifies with any of the secrets.
+ * express-session replaces an unknown id with a fresh one before handlers run, so this is how a
+ * handler learns that the client *did* present a session that no longer exists.
+ */
+export function presentedSessionId(req: Request, cookieName: string, secrets: readonly string[]): string | null {
+  const header = req.headers.cookie;
+  if (!header) return null;
+  const raw = parse(header)[cookieName];
+  if (!raw?.startsWith('s:')) return null;
+  for (const secret of secrets) {
+    const sid = unsign(raw.slice(2), secret);
+    if (sid !== false) return sid;
+  }
+  return null;
+}
+
+/** Expiry instants are whole seconds so the cookie's Expires (second precision) and the store's TTL agree exactly. */
+export function ceilToSecond(ms: number): number {
+  return Math.ceil(ms / 1000) * 1000;
+}

@@ -1,0 +1,213 @@
+import { RedisStore } from 'connect-redis';
+import type { SessionData } from 'express-session';
+import type Redis from 'ioredis';
+import { sessionHandle } from './handle';
+import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
+
+/** Key layout (docs/architecture.md): one blob per session, one sorted set per user, one marker per ended session. */
+export const SESSION_PREFIX = 'sess:';
+const userIndexKey = (userId: string) => `user-sessions:${userId}`;
+const endedKey = (sid: string) => `ended-session:${sessionHandle(sid)}`;
+
+/*
+ * Each script reads, changes and writes the session blob inside Redis, so two requests on one
+ * session cannot interleave (Redis runs a script to completion before anything else).
+ * KEEPTTL: a data change never moves the expiry; only `extend` does.
+ */
+const SCRIPTS = {
+  incrementVisits: { keys: 1, lua: `
+    local raw = redis.call('GET', KEYS[1])
+    if not raw then return false end
+    local s = cjson.decode(raw)
+    s.visits = (tonumber(s.visits) or 0) + 1
+    redis.call('SET', KEYS[1], cjson.encode(s), 'KEEPTTL')
+    return s.visits` },
+  // ARGV: productId, quantity to add (0 = remove the item), max serialized bytes
+  updateCart: { keys: 1, lua: `
+    local raw = redis.call('GET', KEYS[1])
+    if not raw then return {'missing'} end
+    local s = cjson.decode(raw)
+    if type(s.cart) ~= 'table' then s.cart = {} end
+    local add = tonumber(ARGV[2])
+    if add == 0 then
+      s.cart[ARGV[1]] = nil
+    else
+      s.cart[ARGV[1]] = (tonumber(s.cart[ARGV[1]]) or 0) + add
+    end
+    local out = cjson.encode(s)
+    if #out > tonumber(ARGV[3]) then return {'too_large', #out} end
+    redis.call('SET', KEYS[1], out, 'KEEPTTL')
+    return {'ok', cjson.encode(s.cart)}` },
+  // KEYS: session, user index. ARGV: expiresAt (ms), expires as ISO text, lastSeenAt (ms), sid
+  extend: { keys: 2, lua: `
+    local raw = redis.call('GET', KEYS[1])
+    if not raw then
+      redis.call('ZREM', KEYS[2], ARGV[4])
+      return 0
+    end
+    local s = cjson.decode(raw)
+    s.lastSeenAt = tonumber(ARGV[3])
+    s.cookie.expires = ARGV[2]
+    redis.call('SET', KEYS[1], cjson.encode(s), 'PXAT', ARGV[1])
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
+    -- the index lives as long as its longest-lived session (PEXPIRETIME is -1 when no TTL is set)
+    if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[1]) then
+      redis.call('PEXPIREAT', KEYS[2], ARGV[1])
+    end
+    return 1` },
+  // KEYS: user index. ARGV: sid, expiresAt (ms), now (ms)
+  register: { keys: 1, lua: `
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+    if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
+      redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+    end
+    return 1` },
+} as const;
+
+type ScriptCommands = {
+  [K in keyof typeof SCRIPTS]: (...args: (string | number)[]) => Promise<unknown>;
+};
+
+type ParsedSession = SessionData & { cookie: { expires?: string | Date | null } };
+
+function expiryOf(sess: Partial<ParsedSession>): number {
+  const expires = sess.cookie?.expires;
+  // Floor: the cookie header carries whole seconds, and the key must not outlive the cookie.
+  return expires ? Math.floor(new Date(expires).getTime() / 1000) * 1000 : 0;
+}
+
+function toStoredSession(sid: string, sess: Partial<ParsedSession>): StoredSession | null {
+  if (!sess.user) return null;
+  return {
+    sid,
+    userId: sess.user.id,
+    createdAt: sess.createdAt ?? 0,
+    lastSeenAt: sess.lastSeenAt ?? 0,
+    expiresAt: expiryOf(sess),
+    userAgent: sess.userAgent ?? '',
+    ip: sess.ip ?? '',
+    createdBy: sess.createdBy ?? '',
+  };
+}
+
+/**
+ * connect-redis's store (express-session's get/set/destroy over ioredis), plus the atomic operations,
+ * the per-user index and exact expiry the cluster needs.
+ */
+export class RedisSessionStore extends RedisStore implements SessionStore {
+  readonly mode = 'redis' as const;
+  private readonly redis: Redis & ScriptCommands;
+
+  constructor(redis: Redis) {
+    // disableTouch: express-session would EXPIRE on every read and move the TTL away from the cookie's
+    // expiry; the app extends sessions itself, lazily, with `extend`.
+    super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true });
+    for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
+      // Several stores (one per app in a test process) may share one client: define each script once.
+      if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: keys });
+    }
+    this.redis = redis as Redis & ScriptCommands;
+  }
+
+  isReady(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** Writes with PXAT = the cookie's expiry, so the key's TTL equals the cookie's remaining life. */
+  override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
+    const expiresAt = expiryOf(sess as ParsedSession);
+    try {
+      if (expiresAt <= Date.now()) await this.redis.del(SESSION_PREFIX + sid);
+      else await this.redis.set(SESSION_PREFIX + sid, JSON.stringify(sess), 'PXAT', expiresAt);
+      cb?.();
+    } catch (err) {
+      if (!cb) throw err;
+      cb(err);
+    }
+  }
+
+  async incrementVisits(sid: string): Promise<number | null> {
+    const visits = await this.redis.incrementVisits(SESSION_PREFIX + sid);
+    return visits === null ? null : Number(visits);
+  }
+
+  addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate> {
+    return this.updateCart(sid, productId, quantity, maxBytes);
+  }
+
+  removeFromCart(sid: string, productId: string): Promise<CartUpdate> {
+    return this.updateCart(sid, productId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  private async updateCart(sid: string, productId: string, add: number, maxBytes: number): Promise<CartUpdate> {
+    const [status, detail] = (await this.redis.updateCart(SESSION_PREFIX + sid, productId, add, maxBytes)) as [string, string | number];
+    if (status === 'missing') return { status };
+    if (status === 'too_large') return { status, bytes: Number(detail) };
+    // cjson writes an empty table as {}; a non-empty one keyed by productId is an object too.
+    return { status: 'ok', cart: JSON.parse(String(detail)) as Cart };
+  }
+
+  async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
+    const done = await this.redis.extend(
+      SESSION_PREFIX + sid,
+      userIndexKey(userId),
+      expiresAt,
+      new Date(expiresAt).toISOString(),
+      lastSeenAt,
+      sid,
+    );
+    return Number(done) === 1;
+  }
+
+  async register(userId: string, sid: string, expiresAt: number): Promise<void> {
+    await this.redis.register(userIndexKey(userId), sid, expiresAt, Date.now());
+  }
+
+  async listForUser(userId: string): Promise<StoredSession[]> {
+    const key = userIndexKey(userId);
+    const sids = await this.redis.zrangebyscore(key, Date.now(), '+inf');
+    if (sids.length === 0) return [];
+    const blobs = await this.redis.mget(sids.map((sid) => SESSION_PREFIX + sid));
+    const live: StoredSession[] = [];
+    const gone: string[] = [];
+    blobs.forEach((raw, i) => {
+      const sid = sids[i]!;
+      const stored = raw ? toStoredSession(sid, JSON.parse(raw) as ParsedSession) : null;
+      if (stored) live.push(stored);
+      else gone.push(sid);
+    });
+    // Prune what expired or vanished, and anything whose score already passed, so the index stays bounded.
+    const pipeline = this.redis.pipeline().zremrangebyscore(key, '-inf', Date.now());
+    if (gone.length > 0) pipeline.zrem(key, ...gone);
+    await pipeline.exec();
+    return live;
+  }
+
+  async end(userId: string, sid: string, reason: EndReason, until: number): Promise<void> {
+    const pipeline = this.redis.multi().del(SESSION_PREFIX + sid).zrem(userIndexKey(userId), sid);
+    if (until > Date.now()) pipeline.set(endedKey(sid), reason, 'PXAT', until);
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  async endReason(sid: string): Promise<EndReason | null> {
+    return (await this.redis.get(endedKey(sid))) as EndReason | null;
+  }
+
+  async countLive(userIds: readonly string[]): Promise<number> {
+    const now = Date.now();
+    const pipeline = this.redis.pipeline();
+    for (const userId of userIds) pipeline.zcount(userIndexKey(userId), now, '+inf');
+    const results = (await pipeline.exec()) ?? [];
+    return results.reduce((sum, [err, count]) => {
+      if (err) throw err;
+      return sum + Number(count);
+    }, 0);
+  }
+
+  async close(): Promise<void> {
+    // The Redis client is owned by whoever created it (server.ts or a test); nothing to release here.
+  }
+}

@@ -1,0 +1,76 @@
+import type { Store } from 'express-session';
+
+export interface SessionUser {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+/** productId → quantity. A map, not a list, so an add is one atomic field update. */
+export type Cart = Record<string, number>;
+
+declare module 'express-session' {
+  interface SessionData {
+    user: SessionUser;
+    csrfToken: string;
+    /** Epoch milliseconds. */
+    createdAt: number;
+    lastSeenAt: number;
+    absoluteExpiresAt: number;
+    visits: number;
+    cart: Cart;
+    createdBy: string;
+    userAgent: string;
+    ip: string;
+  }
+}
+
+/** Why a session ended before its cookie did; kept as a marker so a replayed cookie gets an accurate 401. */
+export type EndReason = 'revoked' | 'logged_out' | 'expired';
+
+/** A session as another request of the same user sees it (listing, revoking). */
+export interface StoredSession {
+  sid: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** When the idle window closes: the cookie's expiry, and the Redis key's. */
+  expiresAt: number;
+  userAgent: string;
+  ip: string;
+  createdBy: string;
+}
+
+export type CartUpdate =
+  | { status: 'ok'; cart: Cart }
+  | { status: 'missing' }
+  | { status: 'too_large'; bytes: number };
+
+export interface StoreStatus {
+  mode: 'redis' | 'memory';
+  ready: boolean;
+}
+
+/**
+ * What the app needs from a session store beyond express-session's get/set/destroy.
+ * Every mutation of a live session goes through one of these atomic operations, never through
+ * express-session's whole-blob save, so parallel requests on one session cannot lose each other's updates.
+ */
+export interface SessionStore extends Store {
+  readonly mode: 'redis' | 'memory';
+  isReady(): boolean;
+  incrementVisits(sid: string): Promise<number | null>;
+  addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate>;
+  removeFromCart(sid: string, productId: string): Promise<CartUpdate>;
+  /** Moves the idle expiry of a live session (cookie data and store TTL alike); false when it is gone. */
+  extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean>;
+  /** Adds a freshly saved session to its user's index. */
+  register(userId: string, sid: string, expiresAt: number): Promise<void>;
+  /** The user's live sessions; index entries whose session is gone are pruned on the way. */
+  listForUser(userId: string): Promise<StoredSession[]>;
+  /** Deletes a session, drops it from the index and leaves a marker saying why, until `until`. */
+  end(userId: string, sid: string, reason: EndReason, until: number): Promise<void>;
+  endReason(sid: string): Promise<EndReason | null>;
+  countLive(userIds: readonly string[]): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+/** @type {import('jest').Config} */
+const ts = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: ts,
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      // Needs a real redis-server: test/global-setup.ts finds or starts one.
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: ts,
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+    },
+    {
+      // Needs Docker and the compose stack: started and torn down by the suite itself.
+      displayName: 'cluster',
+      testEnvironment: 'node',
+      transform: ts,
+      testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+    },
+  ],
+};
