@@ -1,0 +1,22 @@
+import Redis from 'ioredis';
+import { startOwnedRedis } from './helpers/redis-server';
+
+/**
+ * One Redis for the integration suite: REDIS_URL when given, else one started here (redis-server from
+ * PATH, else Docker). Test files read TEST_REDIS_URL; each test uses its own key prefix space by
+ * logging in fresh sessions, and files that must stop Redis start their own.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.REDIS_URL) {
+    const probe = new Redis(process.env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    await probe.connect().then(() => probe.ping(), (err: Error) => {
+      throw new Error(`REDIS_URL=${process.env.REDIS_URL} does not answer: ${err.message}`);
+    });
+    probe.disconnect();
+    process.env.TEST_REDIS_URL = process.env.REDIS_URL;
+    return;
+  }
+  const redis = await startOwnedRedis();
+  process.env.TEST_REDIS_URL = redis.url;
+  (globalThis as { __ownedRedis?: typeof redis }).__ownedRedis = redis;
+}

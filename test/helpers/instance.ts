@@ -1,0 +1,58 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Redis from 'ioredis';
+import pino from 'pino';
+import { createApp, type ClusterApp } from '../../app/src/app';
+import { loadConfig, type Config } from '../../app/src/config';
+import { createRedisClient } from '../../app/src/redis';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+/** One app instance as the cluster runs it, listening on a random loopback port. */
+export interface TestInstance {
+  url: string;
+  config: Readonly<Config>;
+  cluster: ClusterApp;
+  /** The instance's own Redis client (absent in memory mode). */
+  redis?: Redis;
+  close(): Promise<void>;
+}
+
+export function testRedisUrl(): string {
+  const url = process.env.TEST_REDIS_URL;
+  if (!url) throw new Error('TEST_REDIS_URL is not set: run through jest (its global setup provides Redis)');
+  return url;
+}
+
+/**
+ * Starts an instance. Several instances started with the same REDIS_URL share sessions, exactly as
+ * the containers of the cluster do. Environment entries override the test defaults.
+ */
+export async function startInstance(env: Record<string, string> = {}): Promise<TestInstance> {
+  const config = loadConfig({
+    REDIS_URL: testRedisUrl(),
+    LOG_LEVEL: 'silent',
+    SESSION_SECRETS: TEST_SECRET,
+    ...env,
+  });
+  const logger = pino({ level: 'silent' });
+  // The production client factory, so its timeout and reconnect policy are what the tests see.
+  const redis = config.store === 'redis' ? createRedisClient(config.redis, logger) : undefined;
+  if (redis && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  const cluster = createApp({ config, logger, redis });
+  const server: Server = cluster.app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    cluster,
+    redis,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cluster.close();
+      redis?.disconnect();
+    },
+  };
+}

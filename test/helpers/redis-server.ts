@@ -1,0 +1,126 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A Redis server these tests own: started on a free loopback port with throw-away storage. */
+export interface OwnedRedis {
+  url: string;
+  port: number;
+  /** Stops the server (it can be started again on the same port). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it for good and removes its storage. */
+  destroy(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port and answers PING. */
+export async function waitForRedis(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setTimeout(500);
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`Redis on port ${port} did not answer within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function hasRedisServerBinary(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function dockerAnswers(): boolean {
+  return spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+}
+
+const HOW_TO_GET_REDIS =
+  'These tests need a real Redis. Set REDIS_URL to one, or install redis-server (Debian: apt-get install redis-server), or start a Docker daemon.';
+
+/** Spawns redis-server from PATH; falls back to a `redis` container when only Docker is there. */
+export async function startOwnedRedis(): Promise<OwnedRedis> {
+  const port = await freePort();
+  if (hasRedisServerBinary()) return spawnRedisServer(port);
+  if (dockerAnswers()) return dockerRedis(port);
+  throw new Error(HOW_TO_GET_REDIS);
+}
+
+async function spawnRedisServer(port: number): Promise<OwnedRedis> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sc-redis-'));
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
+    await waitForRedis(port);
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start,
+    stop,
+    destroy: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function dockerRedis(port: number): Promise<OwnedRedis> {
+  const name = `sc-test-redis-${port}`;
+  const run = (...args: string[]) => spawnSync('docker', args, { stdio: 'ignore', timeout: 60_000 });
+  const start = async () => {
+    run('rm', '-f', name);
+    if (run('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:6379`, 'redis:8.0', 'redis-server', '--save', '', '--appendonly', 'no').status !== 0) {
+      throw new Error(`docker could not start a redis:8.0 container. ${HOW_TO_GET_REDIS}`);
+    }
+    await waitForRedis(port, 30_000);
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start,
+    stop: async () => {
+      run('rm', '-f', name);
+    },
+    destroy: async () => {
+      run('rm', '-f', name);
+    },
+  };
+}
