@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', '*.config.*', '.ci/**'],
+    files: ['test/**', '*.config.*', '.ci/**', 'loadtest/**'],
     rules: { 'no-console': 'off' },
   },
   {
