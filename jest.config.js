@@ -24,6 +24,20 @@ module.exports = {
       testEnvironment: 'node',
       transform: ts,
       testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/cluster/global-setup.ts',
+      globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
+      testTimeout: 120_000,
+    },
+    {
+      // Real headless Chromium (/usr/bin/chromium) driving the dashboard: against in-process instances on
+      // the integration suite's Redis, and against a compose stack of its own (needs Docker).
+      displayName: 'browser',
+      testEnvironment: 'node',
+      transform: ts,
+      testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/browser/global-setup.ts',
+      globalTeardown: '<rootDir>/test/global-teardown.ts',
+      testTimeout: 60_000,
     },
   ],
 };

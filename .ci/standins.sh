@@ -8,8 +8,9 @@
 #
 # All three start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
 # already exists is skipped (cache); STANDINS_REBUILD=1 rebuilds all. Every stand-in carries the label
-# org.session-cluster.standin=true, so `docker images --filter label=org.session-cluster.standin` lists them
-# and an official image is never mistaken for one. Needs root and a running engine (.ci/docker.sh).
+# org.session-cluster.standin=true (so do images built FROM one), so an official image is never mistaken
+# for a stand-in: `docker inspect -f '{{.Config.Labels}}' redis:8.0`. Needs root and a running engine
+# (.ci/docker.sh).
 #
 #   bash .ci/standins.sh          # env: DEBIAN_MIRROR (default: this machine's apt mirror), STANDINS_REBUILD
 set -euo pipefail
@@ -102,4 +103,6 @@ step redis:8.0 build redis:8.0 "$here/redis"
 step nginx:1.30 build nginx:1.30 "$here/nginx"
 step node:24-trixie-slim build_node
 log "done in $((SECONDS - total_started))s"
-docker images --filter "label=$label" --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' >&2
+for tag in "$base_tag" redis:8.0 nginx:1.30 node:24-trixie-slim; do
+  docker images --format "  {{.Repository}}:{{.Tag}}  {{.Size}}" "$tag" >&2
+done

@@ -90,7 +90,18 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
 
   app.use(healthRoutes(store, metrics.registry, () => draining));
 
-  if (PUBLIC_DIR) app.use(express.static(PUBLIC_DIR, { maxAge: '5m' }));
+  // The dashboard page is revalidated on every load (its ETag keeps that cheap), so a new deployment shows
+  // at once; its scripts, stylesheet and icon may be reused for 5 minutes.
+  if (PUBLIC_DIR) {
+    app.use(
+      express.static(PUBLIC_DIR, {
+        maxAge: '5m',
+        setHeaders: (res, file) => {
+          if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
+        },
+      }),
+    );
+  }
 
   const api = express.Router();
   api.use((_req, res, next) => {
@@ -117,7 +128,7 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
       },
     }),
   );
-  api.use(authRoutes({ ...deps, redis }));
+  api.use(authRoutes({ ...deps, redis, logger }));
   api.use(sessionRoutes(deps));
   api.use(cartRoutes(deps));
   api.use(sessionsRoutes(deps));

@@ -45,12 +45,16 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
       logger.info('shutting down: readiness fails, in-flight requests finish');
       cluster.startDraining();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() only closes the connections idle at that instant; one busy then stays open after its
+      // response (keep-alive) until the deadline, so close each as soon as it turns idle.
       server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 100);
       const deadline = setTimeout(() => {
         logger.warn('shutdown deadline reached: closing remaining connections');
         server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       await closed;
+      clearInterval(sweeper);
       clearTimeout(deadline);
       await cluster.close();
       await redis?.quit().catch(() => redis.disconnect());

@@ -27,8 +27,9 @@ export function testRedisUrl(): string {
 /**
  * Starts an instance. Several instances started with the same REDIS_URL share sessions, exactly as
  * the containers of the cluster do. Environment entries override the test defaults.
+ * `waitForRedis: false` starts it even while its Redis is down, as a container may be.
  */
-export async function startInstance(env: Record<string, string> = {}): Promise<TestInstance> {
+export async function startInstance(env: Record<string, string> = {}, { waitForRedis = true } = {}): Promise<TestInstance> {
   const config = loadConfig({
     REDIS_URL: testRedisUrl(),
     LOG_LEVEL: 'silent',
@@ -38,7 +39,7 @@ export async function startInstance(env: Record<string, string> = {}): Promise<T
   const logger = pino({ level: 'silent' });
   // The production client factory, so its timeout and reconnect policy are what the tests see.
   const redis = config.store === 'redis' ? createRedisClient(config.redis, logger) : undefined;
-  if (redis && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  if (redis && waitForRedis && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const cluster = createApp({ config, logger, redis });
   const server: Server = cluster.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { ipKeyGenerator, rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
 import type Redis from 'ioredis';
+import type { Logger } from 'pino';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import { z } from 'zod';
 import { HttpError, unauthorized } from '../errors';
@@ -40,9 +41,12 @@ function loginLimiterStore(redis: Redis | undefined): RateLimitStore | undefined
   });
 }
 
-export function authRoutes(deps: SessionDeps & { redis?: Redis }): Router {
+export function authRoutes(deps: SessionDeps & { redis?: Redis; logger: Logger }): Router {
   const { config } = deps;
   const router = Router();
+
+  const logLimiterProblem = (err: unknown, message?: string) =>
+    deps.logger.warn({ err: err instanceof Error ? err.message : err }, message ?? 'login rate limiter');
 
   // Counts failed logins per client address and account, across every instance sharing the store.
   const loginLimiter = rateLimit({
@@ -52,6 +56,8 @@ export function authRoutes(deps: SessionDeps & { redis?: Redis }): Router {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     store: loginLimiterStore(deps.redis),
+    // Its store errors (Redis down at start-up) go to the app's log, not to the console.
+    logger: { error: logLimiterProblem, warn: logLimiterProblem },
     keyGenerator: (req) => {
       const username = typeof req.body?.username === 'string' ? req.body.username.toLowerCase().slice(0, 64) : '';
       return `${ipKeyGenerator(req.ip ?? '')}|${username}`;

@@ -190,7 +190,7 @@ export async function startSession({ config, store, metrics }: SessionDeps, req:
   Object.defineProperty(s, 'save', { value: (cb?: () => void) => cb?.(), configurable: true });
   await store.register(user.id, req.sessionID, idleExpiresAt);
   metrics.sessionsCreated.inc();
-  const revoked = await enforcePolicy(store, config.session.policy, user.id, req.sessionID);
+  const revoked = await enforcePolicy(store, config.session.policy, user.id);
   if (revoked > 0) metrics.sessionsEnded.inc({ reason: 'revoked' }, revoked);
   return s;
 }

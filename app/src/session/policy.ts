@@ -13,14 +13,17 @@ export function othersAllowed(policy: SessionPolicy): number {
   }
 }
 
-/** Applies SESSION_POLICY after a login: the oldest of the user's other sessions are revoked first. Returns how many. */
-export async function enforcePolicy(store: SessionStore, policy: SessionPolicy, userId: string, newSid: string): Promise<number> {
+/**
+ * Applies SESSION_POLICY after a login (the new session is already in the index): the user keeps only the
+ * newest sessions, the oldest are revoked. Returns how many.
+ * Newest by (createdAt, sid), not "this login's session first": with parallel logins each one would revoke
+ * the others and none would survive; one order seen by every login leaves exactly the newest.
+ */
+export async function enforcePolicy(store: SessionStore, policy: SessionPolicy, userId: string): Promise<number> {
   const allowed = othersAllowed(policy);
   if (allowed === Number.POSITIVE_INFINITY) return 0;
-  const others = (await store.listForUser(userId))
-    .filter((s) => s.sid !== newSid)
-    .sort((a, b) => b.createdAt - a.createdAt);
-  const excess = others.slice(allowed);
+  const sessions = (await store.listForUser(userId)).sort((a, b) => b.createdAt - a.createdAt || (a.sid < b.sid ? 1 : -1));
+  const excess = sessions.slice(allowed + 1);
   await Promise.all(excess.map((s) => store.end(userId, s.sid, 'revoked', s.expiresAt)));
   return excess.length;
 }

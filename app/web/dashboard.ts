@@ -1,0 +1,509 @@
+import { Api, type ApiResult } from './api.js';
+import { RECENT_MS, RequestStrip, swatch } from './strip.js';
+import type { ApiError, CartItem, ClusterView, DeviceSession, LoginResult, SessionView } from './types.js';
+
+const POLL_MS = 1000;
+const MAX_BACKOFF_MS = 8000;
+// The device list changes rarely: every third poll.
+const DEVICES_EVERY = 3;
+const HAMMER_REQUESTS = 30;
+// What the page remembers of its session, so a lost one can say where it lived even after a reload.
+const KNOWN_KEY = 'session-cluster.session';
+const SESSION_GONE = new Set(['no_session', 'session_expired', 'session_revoked']);
+
+function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`dashboard: #${id} is missing from index.html`);
+  return element as T;
+}
+
+const ui = {
+  banner: byId('banner'),
+  lost: byId('session-lost'),
+  lostHeadline: byId('session-lost-headline'),
+  lostDetail: byId('session-lost-detail'),
+  loginForm: byId<HTMLFormElement>('login-form'),
+  username: byId<HTMLInputElement>('username'),
+  password: byId<HTMLInputElement>('password'),
+  loginButton: byId<HTMLButtonElement>('login-button'),
+  loginError: byId('login-error'),
+  sessionPanel: byId('session-panel'),
+  user: byId('session-user'),
+  handle: byId('session-handle'),
+  createdBy: byId('session-created-by'),
+  servedBy: byId('session-served-by'),
+  visits: byId<HTMLOutputElement>('visits'),
+  idleLeft: byId('idle-left'),
+  absoluteLeft: byId('absolute-left'),
+  visitButton: byId<HTMLButtonElement>('visit-button'),
+  logoutButton: byId<HTMLButtonElement>('logout-button'),
+  cartForm: byId<HTMLFormElement>('cart-form'),
+  product: byId<HTMLSelectElement>('product'),
+  quantity: byId<HTMLInputElement>('quantity'),
+  cartError: byId('cart-error'),
+  cartEmpty: byId('cart-empty'),
+  cartItems: byId<HTMLUListElement>('cart-items'),
+  hammerButton: byId<HTMLButtonElement>('hammer-button'),
+  hammerStatus: byId('hammer-status'),
+  devicesEmpty: byId('devices-empty'),
+  devicesTable: byId<HTMLTableElement>('devices-table'),
+  devicesRows: byId<HTMLTableSectionElement>('devices-rows'),
+  revokeOthers: byId<HTMLButtonElement>('revoke-others'),
+  devicesError: byId('devices-error'),
+  clusterInstance: byId('cluster-instance'),
+  clusterInstances: byId('cluster-instances'),
+  clusterStore: byId('cluster-store'),
+  clusterRedis: byId('cluster-redis'),
+  redisNode: byId('redis-node'),
+  redisOffset: byId('redis-offset'),
+  redisReplicas: byId<HTMLUListElement>('redis-replicas'),
+  sentinelPrimary: byId('sentinel-primary'),
+  redisAof: byId('redis-aof'),
+  clusterSessions: byId('cluster-sessions'),
+};
+
+/** Where the current session came from, kept client-side: the server forgets a session it lost. */
+interface KnownSession {
+  handle: string;
+  user: string;
+  createdBy: string;
+  lastServedBy: string;
+}
+
+const api = new Api();
+const strip = new RequestStrip(byId<HTMLOListElement>('strip'), byId<HTMLUListElement>('legend'));
+api.onExchange((exchange) => {
+  strip.add(exchange);
+  renderInstances();
+});
+
+let session: SessionView | null = null;
+let known: KnownSession | null = loadKnown();
+let storeMode: ClusterView['store'] | null = null;
+let devicesShown = '';
+let cartShown = '';
+
+// --- remembering the session ------------------------------------------------------------------------------
+
+function loadKnown(): KnownSession | null {
+  try {
+    const raw = sessionStorage.getItem(KNOWN_KEY);
+    return raw ? (JSON.parse(raw) as KnownSession) : null;
+  } catch {
+    return null;
+  }
+}
+
+function remember(next: KnownSession | null): void {
+  known = next;
+  try {
+    if (next) sessionStorage.setItem(KNOWN_KEY, JSON.stringify(next));
+    else sessionStorage.removeItem(KNOWN_KEY);
+  } catch {
+    // Storage refused (private mode): the page still remembers it in memory.
+  }
+}
+
+function noteServedBy(servedBy: string | null): void {
+  if (known && servedBy && known.lastServedBy !== servedBy) remember({ ...known, lastServedBy: servedBy });
+}
+
+// --- problems: the banner and the lost session ---------------------------------------------------------------
+
+/** Failures of the cluster itself (store down, nothing answering) go to the banner, never to an exception. */
+function noteHealth(result: ApiResult<unknown>): void {
+  if (result.ok) {
+    ui.banner.hidden = true;
+    return;
+  }
+  if (result.status === 503 && result.error.error === 'redis_unavailable') {
+    showBanner(`Redis cannot be reached from ${result.servedBy ?? 'the instance that answered'}: ${result.error.message}. Retrying…`);
+  } else if (result.status === 0 || result.status >= 500) {
+    showBanner(`The cluster did not answer properly (${result.error.message}). Retrying…`);
+  }
+}
+
+function showBanner(text: string): void {
+  ui.banner.textContent = text;
+  ui.banner.hidden = false;
+}
+
+/** A request that needed the session got a 401: the session is gone, say so and where it lived. */
+function sessionGone(error: ApiError, answeredBy: string | null): void {
+  const lost = known;
+  session = null;
+  api.csrfToken = '';
+  remember(null);
+  if (lost) {
+    const lastServer = lost.lastServedBy || lost.createdBy;
+    if (storeMode === 'redis') {
+      ui.lostHeadline.textContent = `Your session is gone: it lived in the shared Redis (created by ${lost.createdBy}, last served by ${lastServer}).`;
+    } else {
+      const created = lost.createdBy && lost.createdBy !== lastServer ? ` (created on ${lost.createdBy})` : '';
+      ui.lostHeadline.textContent = `Your session is gone: it lived on ${lastServer}${created}.`;
+    }
+    const now = answeredBy ?? 'the load balancer';
+    const moved = storeMode === 'memory' && answeredBy && answeredBy !== lastServer
+      ? ` ${lastServer} kept it in its own memory; you are now sent to ${answeredBy}, which never saw it.`
+      : '';
+    ui.lostDetail.textContent = `${now} answered 401 ${error.error}: ${error.message}.${moved} Log in again to start a new one.`;
+    ui.lost.hidden = false;
+  }
+  render();
+}
+
+/** Runs a request that needs the session; a 401 means the session is gone. */
+async function withSession<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+  const result = await api.request<T>(method, path, body);
+  noteHealth(result);
+  if (result.ok) noteServedBy(result.servedBy);
+  else if (result.status === 401 && SESSION_GONE.has(result.error.error) && session) sessionGone(result.error, result.servedBy);
+  return result;
+}
+
+// --- loading -----------------------------------------------------------------------------------------------
+
+function adopt(view: SessionView, servedBy: string | null): void {
+  // Visits only grow within one session; a poll that left before a POST landed must not roll it back.
+  const visits = session && session.handle === view.handle ? Math.max(session.visits, view.visits) : view.visits;
+  session = { ...view, visits };
+  api.csrfToken = view.csrfToken;
+  if (known?.handle !== view.handle) {
+    remember({ handle: view.handle, user: view.user.displayName, createdBy: view.createdBy, lastServedBy: servedBy ?? view.servedBy });
+  }
+  noteServedBy(servedBy);
+}
+
+async function loadSession(): Promise<ApiResult<SessionView>> {
+  const hadSession = session !== null;
+  const result = await withSession<SessionView>('GET', '/api/session');
+  if (result.ok) adopt(result.body, result.servedBy);
+  // Loaded with a cookie the cluster no longer knows (say, the page was reloaded after its instance died).
+  else if (!hadSession && result.status === 401 && known) sessionGone(result.error, result.servedBy);
+  render();
+  return result;
+}
+
+async function loadDevices(): Promise<ApiResult<{ sessions: DeviceSession[] }>> {
+  const result = await withSession<{ sessions: DeviceSession[] }>('GET', '/api/sessions');
+  if (result.ok) renderDevices(result.body.sessions);
+  return result;
+}
+
+async function loadCluster(): Promise<ApiResult<ClusterView>> {
+  const result = await api.request<ClusterView>('GET', '/api/cluster');
+  noteHealth(result);
+  if (result.ok) renderCluster(result.body);
+  return result;
+}
+
+// --- polling, with backoff while the cluster fails -----------------------------------------------------------
+
+let tick = 0;
+let delay = POLL_MS;
+
+async function poll(): Promise<void> {
+  tick += 1;
+  const calls: Array<Promise<ApiResult<unknown>>> = [loadCluster()];
+  if (session) {
+    calls.push(loadSession());
+    if (tick % DEVICES_EVERY === 0) calls.push(loadDevices());
+  }
+  const results = await Promise.all(calls);
+  const healthy = results.every((r) => r.ok || (r.status > 0 && r.status < 500));
+  delay = healthy ? POLL_MS : Math.min(delay * 2, MAX_BACKOFF_MS);
+  setTimeout(() => void poll(), document.hidden ? Math.max(delay, 5000) : delay);
+}
+
+// --- rendering ---------------------------------------------------------------------------------------------
+
+function timeLeft(iso: string, now: number): string {
+  const ms = Date.parse(iso) - now;
+  if (ms <= 0) return 'expired';
+  const total = Math.ceil(ms / 1000);
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  const clock = h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(s).padStart(2, '0')}` : `${m}:${String(s).padStart(2, '0')}`;
+  return `${clock} left (at ${new Date(iso).toLocaleTimeString()})`;
+}
+
+function renderCountdowns(now = Date.now()): void {
+  if (!session) return;
+  ui.idleLeft.textContent = timeLeft(session.idleExpiresAt, now);
+  ui.absoluteLeft.textContent = timeLeft(session.absoluteExpiresAt, now);
+}
+
+function instanceName(id: string): DocumentFragment {
+  const fragment = document.createDocumentFragment();
+  fragment.append(swatch(id), ` ${id}`);
+  return fragment;
+}
+
+function render(): void {
+  const loggedIn = session !== null;
+  ui.loginForm.hidden = loggedIn;
+  ui.sessionPanel.hidden = !loggedIn;
+  ui.hammerButton.disabled = !loggedIn;
+  if (!session) {
+    renderDevices(null);
+    return;
+  }
+  ui.lost.hidden = true;
+  ui.user.textContent = `${session.user.displayName} (${session.user.username})`;
+  ui.handle.textContent = session.handle;
+  const lastServedBy = known?.lastServedBy ?? session.servedBy;
+  ui.createdBy.replaceChildren(instanceName(session.createdBy));
+  ui.createdBy.dataset.instance = session.createdBy;
+  ui.servedBy.replaceChildren(instanceName(lastServedBy));
+  ui.servedBy.dataset.instance = lastServedBy;
+  ui.visits.value = String(session.visits);
+  renderCountdowns();
+  renderCart(session.cart.items);
+}
+
+function renderCart(items: CartItem[]): void {
+  const shown = JSON.stringify(items);
+  if (shown === cartShown) return; // unchanged: keep the buttons (and any focus on them)
+  cartShown = shown;
+  ui.cartEmpty.hidden = items.length > 0;
+  ui.cartItems.replaceChildren(
+    ...items.map((item) => {
+      const row = document.createElement('li');
+      row.dataset.product = item.productId;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'secondary';
+      remove.textContent = 'Remove';
+      remove.setAttribute('aria-label', `Remove ${item.productId} from the cart`);
+      remove.addEventListener('click', () => void removeFromCart(item.productId));
+      row.append(`${item.productId} × ${item.quantity} `, remove);
+      return row;
+    }),
+  );
+}
+
+function renderDevices(sessions: DeviceSession[] | null): void {
+  const shown = JSON.stringify(sessions);
+  if (shown === devicesShown) return;
+  devicesShown = shown;
+  ui.devicesEmpty.hidden = sessions !== null;
+  ui.devicesTable.hidden = sessions === null;
+  ui.revokeOthers.hidden = !sessions || sessions.filter((s) => !s.current).length === 0;
+  ui.devicesRows.replaceChildren(
+    ...(sessions ?? []).map((s) => {
+      const row = document.createElement('tr');
+      row.dataset.handle = s.handle;
+      if (s.current) row.className = 'current';
+      const cells = [
+        s.handle.slice(0, 8),
+        `${new Date(s.createdAt).toLocaleTimeString()} on ${s.createdBy}`,
+        new Date(s.lastSeenAt).toLocaleTimeString(),
+        `${describeAgent(s.userAgent)} · ${s.ip}`,
+      ].map((text) => {
+        const cell = document.createElement('td');
+        cell.textContent = text;
+        return cell;
+      });
+      const action = document.createElement('td');
+      if (s.current) {
+        action.textContent = 'this device';
+      } else {
+        const revoke = document.createElement('button');
+        revoke.type = 'button';
+        revoke.className = 'secondary';
+        revoke.textContent = 'Revoke';
+        revoke.setAttribute('aria-label', `Revoke the session ${s.handle.slice(0, 8)} created on ${s.createdBy}`);
+        revoke.addEventListener('click', () => void revokeDevice(s.handle));
+        action.append(revoke);
+      }
+      row.append(...cells, action);
+      return row;
+    }),
+  );
+}
+
+/** "Chrome on Linux" out of a user agent string; the raw string stays in the cell's title. */
+function describeAgent(agent: string): string {
+  const browser = /(Edg|Firefox|Chrome|Safari|curl|k6|node)\b/i.exec(agent)?.[1] ?? (agent ? 'another client' : 'unknown');
+  const os = /(Windows|Mac OS X|Android|iPhone|Linux)/.exec(agent)?.[1];
+  return os ? `${browser} on ${os}` : browser;
+}
+
+function renderInstances(now = Date.now()): void {
+  const seen = strip.instances();
+  if (seen.length === 0) return;
+  const items = seen.map(({ id, lastSeen }) => {
+    const span = document.createElement('span');
+    span.className = now - lastSeen > RECENT_MS ? 'instance quiet' : 'instance';
+    span.dataset.instance = id;
+    span.append(instanceName(id));
+    if (now - lastSeen > RECENT_MS) span.append(` (silent for ${Math.round((now - lastSeen) / 1000)} s)`);
+    return span;
+  });
+  ui.clusterInstances.replaceChildren(...items);
+}
+
+function renderCluster(view: ClusterView): void {
+  storeMode = view.store;
+  ui.clusterInstance.replaceChildren(instanceName(view.instance));
+  ui.clusterSessions.textContent = view.store === 'memory' ? `${view.sessions} on this instance` : `${view.sessions} in Redis`;
+  const redis = view.redis;
+  ui.clusterRedis.hidden = !redis;
+  if (!redis) {
+    ui.clusterStore.textContent = 'memory: this instance only (no other instance can see its sessions)';
+    return;
+  }
+  ui.clusterStore.textContent = redis.mode === 'sentinel' ? 'Redis, found through Sentinel' : 'Redis (standalone)';
+  ui.redisNode.textContent = `${redis.role} at ${redis.connectedTo ?? 'unknown address'}`;
+  ui.redisOffset.textContent = String(redis.replicationOffset);
+  ui.redisReplicas.replaceChildren(
+    ...(redis.replicas.length === 0 ? [listItem('none attached')] : redis.replicas.map((r) => {
+      const behind = Math.max(0, redis.replicationOffset - r.offset);
+      return listItem(`${r.address}: ${r.state}, acknowledged offset ${r.offset} (${behind} bytes behind the primary), last ack ${r.lag} s ago`);
+    })),
+  );
+  ui.sentinelPrimary.textContent = view.sentinel
+    ? (view.sentinel.primary ?? 'no Sentinel answered') + (view.sentinel.answeredBy ? ` (asked ${view.sentinel.answeredBy})` : '')
+    : 'no Sentinel configured';
+  ui.redisAof.textContent = redis.aof.enabled ? `on (last write: ${redis.aof.lastWrite ?? 'unknown'})` : 'off';
+}
+
+function listItem(text: string): HTMLLIElement {
+  const item = document.createElement('li');
+  item.textContent = text;
+  return item;
+}
+
+// --- actions -----------------------------------------------------------------------------------------------
+
+async function login(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  ui.loginError.textContent = '';
+  if (!ui.username.value || !ui.password.value) {
+    ui.loginError.textContent = 'Enter a username and a password.';
+    return;
+  }
+  ui.loginButton.disabled = true;
+  const result = await api.request<LoginResult>('POST', '/api/login', { username: ui.username.value, password: ui.password.value });
+  ui.loginButton.disabled = false;
+  noteHealth(result);
+  if (!result.ok) {
+    ui.loginError.textContent = result.error.message;
+    return;
+  }
+  ui.password.value = '';
+  ui.lost.hidden = true;
+  session = null; // a fresh session: its counter starts again
+  remember(null);
+  adopt(result.body.session, result.servedBy);
+  api.csrfToken = result.body.csrfToken;
+  render();
+  await loadDevices();
+  ui.visitButton.focus();
+}
+
+async function logout(): Promise<void> {
+  const result = await api.request('POST', '/api/logout');
+  noteHealth(result);
+  if (!result.ok && result.status !== 401) return;
+  session = null;
+  api.csrfToken = '';
+  remember(null);
+  render();
+  ui.username.focus();
+}
+
+async function countVisit(): Promise<ApiResult<{ visits: number }>> {
+  const result = await withSession<{ visits: number }>('POST', '/api/visits');
+  if (result.ok && session) {
+    session.visits = Math.max(session.visits, result.body.visits);
+    render();
+  }
+  return result;
+}
+
+/** N requests one after another, so round robin deals them out in turn to every instance. */
+async function hammer(): Promise<void> {
+  ui.hammerButton.disabled = true;
+  const servedBy = new Map<string, number>();
+  let failed = 0;
+  for (let i = 0; i < HAMMER_REQUESTS && session; i++) {
+    const result = await countVisit();
+    if (result.servedBy) servedBy.set(result.servedBy, (servedBy.get(result.servedBy) ?? 0) + 1);
+    if (!result.ok) failed += 1;
+    ui.hammerStatus.textContent = `${i + 1} of ${HAMMER_REQUESTS} sent…`;
+  }
+  const spread = [...servedBy].sort(([a], [b]) => a.localeCompare(b)).map(([id, n]) => `${id} ×${n}`).join(', ');
+  ui.hammerStatus.textContent = `Served by ${spread || 'nobody'}${failed ? `; ${failed} failed` : ''}.`;
+  ui.hammerButton.disabled = !session;
+}
+
+async function addToCart(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  ui.cartError.textContent = '';
+  const quantity = Number(ui.quantity.value);
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > 99) {
+    ui.cartError.textContent = 'The quantity is a whole number from 1 to 99.';
+    return;
+  }
+  const result = await withSession<{ items: CartItem[] }>('POST', '/api/cart/items', { productId: ui.product.value, quantity });
+  applyCart(result);
+}
+
+async function removeFromCart(productId: string): Promise<void> {
+  ui.cartError.textContent = '';
+  applyCart(await withSession<{ items: CartItem[] }>('DELETE', `/api/cart/items/${encodeURIComponent(productId)}`));
+}
+
+function applyCart(result: ApiResult<{ items: CartItem[] }>): void {
+  if (!session) return;
+  if (result.ok) {
+    session.cart = { items: result.body.items };
+    renderCart(session.cart.items);
+  } else {
+    ui.cartError.textContent = result.error.message;
+  }
+}
+
+async function revokeDevice(handle: string): Promise<void> {
+  ui.devicesError.textContent = '';
+  const result = await withSession('DELETE', `/api/sessions/${encodeURIComponent(handle)}`);
+  if (!result.ok && session) ui.devicesError.textContent = result.error.message;
+  if (session) await loadDevices();
+}
+
+async function revokeOthers(): Promise<void> {
+  ui.devicesError.textContent = '';
+  const result = await withSession('DELETE', '/api/sessions');
+  if (!result.ok && session) ui.devicesError.textContent = result.error.message;
+  if (session) await loadDevices();
+}
+
+// --- wiring ------------------------------------------------------------------------------------------------
+
+ui.loginForm.addEventListener('submit', (event) => void login(event));
+ui.loginForm.querySelectorAll<HTMLButtonElement>('button[data-username]').forEach((button) => {
+  button.addEventListener('click', () => {
+    ui.username.value = button.dataset.username ?? '';
+    ui.password.value = button.dataset.password ?? '';
+    ui.loginButton.focus();
+  });
+});
+ui.logoutButton.addEventListener('click', () => void logout());
+ui.visitButton.addEventListener('click', () => void countVisit());
+ui.hammerButton.addEventListener('click', () => void hammer());
+ui.cartForm.addEventListener('submit', (event) => void addToCart(event));
+ui.revokeOthers.addEventListener('click', () => void revokeOthers());
+
+setInterval(() => {
+  renderCountdowns();
+  renderInstances();
+  strip.renderLegend();
+}, 500);
+
+void (async () => {
+  // The store mode first: it decides how a session lost before this load is described.
+  await loadCluster();
+  if ((await loadSession()).ok) await loadDevices();
+  document.body.dataset.ready = 'true';
+  setTimeout(() => void poll(), POLL_MS);
+})();

@@ -1,0 +1,117 @@
+import { spawnSync } from 'node:child_process';
+import { ALL_SERVICES, APP_SERVICES, Compose, STICKY_SERVICES } from '../cluster/compose';
+import { freePort } from '../helpers/redis-server';
+import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
+
+/**
+ * The dashboard against the real compose stack, both variants, under its own project name and free
+ * loopback ports so it never touches a stack a person (or the cluster suite) is running.
+ * KEEP_CLUSTER=1 leaves it up afterwards.
+ */
+describe('dashboard page (compose cluster)', () => {
+  let compose: Compose;
+  let httpUrl: string;
+  let stickyUrl: string;
+  let browser: TestBrowser | undefined;
+
+  beforeAll(async () => {
+    if (spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status !== 0) {
+      throw new Error('This suite needs a running Docker engine (CI starts one with .ci/docker.sh).');
+    }
+    const [httpPort, stickyPort] = [await freePort(), await freePort()];
+    httpUrl = `http://127.0.0.1:${httpPort}`;
+    stickyUrl = `http://127.0.0.1:${stickyPort}`;
+    compose = new Compose(process.env.SC_BROWSER_PROJECT ?? 'scbrowser', {
+      HTTP_PORT: String(httpPort),
+      STICKY_HTTP_PORT: String(stickyPort),
+      LOG_LEVEL: 'warn',
+    });
+    compose.run(['down', '-v', '--remove-orphans']);
+    compose.run(['up', '-d', '--build'], 900_000);
+    await compose.waitHealthy(ALL_SERVICES, 240_000);
+  }, 1_200_000);
+
+  afterEach(async () => {
+    await browser?.close();
+    browser = undefined;
+  });
+
+  afterAll(() => {
+    if (!compose || process.env.KEEP_CLUSTER === '1') return;
+    compose.run(['down', '-v', '--remove-orphans'], 300_000);
+  }, 360_000);
+
+  test('when the page hammers the round-robin cluster, then all three instances show in the strip, and when one is killed the session carries on', async () => {
+    browser = await launchBrowser();
+    const { page } = browser;
+    await page.goto(`${httpUrl}/`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await logInThroughForm(page, 'alice');
+    await page.getByLabel('Product').selectOption('espresso');
+    await page.getByLabel('Quantity').fill('2');
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await waitForText(page.locator('#cart-items li[data-product="espresso"]'), 'espresso × 2');
+
+    await page.getByRole('button', { name: /^Hammer/ }).click();
+    await waitForText(page.locator('#hammer-status'), /^Served by /, 30_000);
+    const strip = new Set(await stripInstances(page));
+    for (const app of APP_SERVICES) expect(strip).toContain(app);
+    expect(await page.locator('#hammer-status').textContent()).not.toContain('failed');
+    await waitForText(page.locator('#cluster-store'), 'Redis, found through Sentinel');
+    await waitForText(page.locator('#redis-replicas'), /online, offset \d+/);
+    await waitForText(page.locator('#sentinel-primary'), /^\S+:6379 \(asked sentinel-\d/);
+    await waitForText(page.locator('#redis-aof'), 'on');
+    await waitForText(page.locator('#cluster-instances'), /app-1.*app-2.*app-3/);
+    await browser.screenshot('cluster-round-robin');
+    const before = await shownVisits(page);
+    expect(before).toBe(30);
+
+    // The instance that served the session last goes down hard, mid-session.
+    const victim = (await page.locator('#session-served-by').getAttribute('data-instance'))!;
+    expect(APP_SERVICES).toContain(victim);
+    compose.kill(victim);
+
+    await page.getByRole('button', { name: /^Hammer/ }).click();
+    await waitForText(page.locator('#hammer-status'), /^Served by /, 60_000);
+    const status = (await page.locator('#hammer-status').textContent())!;
+    const failed = Number(/(\d+) failed/.exec(status)?.[1] ?? 0);
+    await waitForText(page.locator('#visits'), String(before + 30 - failed));
+    // The hammer alone made 30 requests after the kill: the strip's last 30 are all from after it.
+    const afterKill = (await stripInstances(page)).slice(-30);
+    await browser.screenshot('cluster-app-killed');
+
+    expect(failed).toBe(0);
+    expect(afterKill).not.toContain(victim);
+    expect(await page.locator('#session-lost').isHidden()).toBe(true);
+    expect(await page.locator('#session-user').textContent()).toBe('Alice (alice)');
+    expect(await page.locator('#cart-items li[data-product="espresso"]').textContent()).toContain('espresso × 2');
+    expect(browser.problems).toEqual([]);
+  }, 180_000);
+
+  test('when the sticky instance holding the session is killed, then the page says the session is gone and which instance it lived on', async () => {
+    browser = await launchBrowser();
+    const { page } = browser;
+    await page.goto(`${stickyUrl}/`);
+    await page.locator('body[data-ready="true"]').waitFor();
+    await waitForText(page.locator('#cluster-store'), 'memory: this instance only');
+    await logInThroughForm(page, 'bob');
+    for (let i = 0; i < 5; i++) await page.getByRole('button', { name: 'Count a visit' }).click();
+    await waitForText(page.locator('#visits'), /^5$/);
+
+    // nginx's route cookie pins every request of this browser to one instance.
+    const pinned = (await page.locator('#session-created-by').getAttribute('data-instance'))!;
+    expect(STICKY_SERVICES).toContain(pinned);
+    expect(new Set(await stripInstances(page))).toEqual(new Set([pinned]));
+    await browser.screenshot('sticky-pinned');
+
+    compose.kill(pinned);
+    await waitForText(page.locator('#session-lost-headline'), `Your session is gone: it lived on ${pinned}.`, 30_000);
+    const detail = (await page.locator('#session-lost-detail').textContent())!;
+    await browser.screenshot('sticky-session-lost');
+
+    expect(detail).toMatch(new RegExp(`^sticky-\\d answered 401 session_expired: .* ${pinned} kept it in its own memory`));
+    expect(detail).not.toMatch(new RegExp(`^${pinned} answered`));
+    expect(await page.locator('#login-form').isVisible()).toBe(true);
+    expect(browser.problems).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,59 @@
+import { TestClient } from '../helpers/client';
+import { APP_SERVICES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+import { Probe } from './probe';
+
+/** Scenario 2: an app container dies (kill) or is stopped (graceful) while a user keeps clicking. */
+describe('scenario 2: an app instance goes away under traffic', () => {
+  const compose = clusterCompose();
+  const target = { url: clusterInfo().httpUrl };
+
+  afterAll(async () => {
+    compose.run(['start', ...APP_SERVICES]);
+    await compose.waitHealthy(APP_SERVICES);
+  });
+
+  test('when app-2 is killed, then no session is lost, GETs do not fail, and app-2 rejoins after a restart', async () => {
+    const probe = new Probe(target);
+    await probe.login('alice');
+    probe.start();
+    await sleep(2000);
+
+    compose.kill('app-2');
+    await sleep(5000);
+    const during = { ...(await probe.stop()) };
+    const servedAfterKill = new Set(Object.keys(during.servedBy));
+
+    compose.start('app-2');
+    await compose.waitHealthy(['app-2']);
+    const rejoin = new TestClient();
+    await rejoin.login(target, 'bob');
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add(String((await rejoin.get(target, '/api/session')).headers['x-served-by']));
+
+    reportFigures('kill app-2', { requests: during.requests, failedGET: during.failed.GET, failedPOST: during.failed.POST, sessionsLost: during.sessionsLost, servedBy: during.servedBy, statuses: during.statuses });
+    expect(during.sessionsLost).toBe(0);
+    expect(during.failed.GET).toBe(0);
+    expect(during.requests).toBeGreaterThan(20);
+    expect(servedAfterKill).toContain('app-1');
+    expect(servedAfterKill).toContain('app-3');
+    expect(seen).toContain('app-2');
+  }, 180_000);
+
+  test('when app-2 is stopped gracefully, then no request fails at all and no session is lost', async () => {
+    const probe = new Probe(target);
+    await probe.login('carol');
+    probe.start();
+    await sleep(2000);
+
+    compose.stop('app-2');
+    await sleep(3000);
+    const report = await probe.stop();
+    compose.start('app-2');
+    await compose.waitHealthy(['app-2']);
+
+    reportFigures('stop app-2 (graceful)', { requests: report.requests, failedGET: report.failed.GET, failedPOST: report.failed.POST, sessionsLost: report.sessionsLost, servedBy: report.servedBy });
+    expect(report.sessionsLost).toBe(0);
+    expect(report.failed).toEqual({ GET: 0, POST: 0 });
+    expect(report.requests).toBeGreaterThan(20);
+  }, 180_000);
+});

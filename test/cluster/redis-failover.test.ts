@@ -1,0 +1,76 @@
+import { TestClient } from '../helpers/client';
+import { clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+
+const REDIS_NODES = ['redis-primary', 'redis-replica'];
+
+/** Scenario 4: the Redis primary dies; Sentinel promotes the replica and the apps follow. */
+describe('scenario 4: killing the Redis primary', () => {
+  const compose = clusterCompose();
+  const target = { url: clusterInfo().httpUrl };
+
+  /** The service Sentinel currently names as primary (it announces hostnames, which are service names). */
+  function sentinelPrimary(): string {
+    const [host] = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n');
+    return host!.trim();
+  }
+
+  afterAll(async () => {
+    compose.run(['start', ...REDIS_NODES]);
+    await compose.waitHealthy(REDIS_NODES);
+  });
+
+  test('when the primary is killed, then Sentinel promotes the replica, sessions written before survive, and writes resume', async () => {
+    const users = Array.from({ length: 20 }, () => new TestClient());
+    for (const [i, client] of users.entries()) {
+      await client.login(target, (['alice', 'bob', 'carol'] as const)[i % 3]);
+      await client.post(target, '/api/visits');
+      await client.post(target, '/api/visits');
+    }
+    const primary = sentinelPrimary();
+    expect(REDIS_NODES).toContain(primary);
+    const replica = REDIS_NODES.find((n) => n !== primary)!;
+    await sleep(1500); // the promise covers writes at least 1 s old (everysec fsync, async replication)
+
+    const killedAt = Date.now();
+    compose.kill(primary);
+    let writableAfterMs = -1;
+    let failedWrites = 0;
+    while (Date.now() - killedAt < 60_000) {
+      const res = await users[0]!.post(target, '/api/visits');
+      if (res.status === 200) {
+        writableAfterMs = Date.now() - killedAt;
+        break;
+      }
+      failedWrites += 1;
+      await sleep(250);
+    }
+    const promoted = sentinelPrimary();
+    const readable = await Promise.all(users.map((u) => u.get(target, '/api/session')));
+    const cluster = await users[1]!.get(target, '/api/cluster');
+
+    compose.start(primary);
+    await compose.waitHealthy([primary]);
+    let rejoinedAsReplica = false;
+    for (let i = 0; i < 30 && !rejoinedAsReplica; i++) {
+      rejoinedAsReplica = /role:slave/.test(compose.redisCli(primary, 'info', 'replication'));
+      if (!rejoinedAsReplica) await sleep(1000);
+    }
+
+    const survived = readable.filter((r) => r.status === 200 && r.body.visits >= 2).length;
+    reportFigures('kill redis primary', {
+      killed: primary,
+      promoted,
+      writableAgainAfterS: writableAfterMs / 1000,
+      failedWritesWhileWaiting: failedWrites,
+      sessionsWrittenBefore: users.length,
+      sessionsReadableAfter: survived,
+      oldPrimaryRejoinedAsReplica: rejoinedAsReplica,
+    });
+    expect(writableAfterMs).toBeGreaterThan(0);
+    expect(writableAfterMs).toBeLessThanOrEqual(30_000);
+    expect(promoted).toBe(replica);
+    expect(survived).toBe(users.length);
+    expect(cluster.body.sentinel.primary).toMatch(new RegExp(`^${replica}:6379$`));
+    expect(rejoinedAsReplica).toBe(true);
+  }, 240_000);
+});

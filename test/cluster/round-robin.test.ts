@@ -1,0 +1,39 @@
+import { TestClient } from '../helpers/client';
+import { clusterInfo, reportFigures } from './compose';
+
+describe('scenario 1: nginx round robin over three apps sharing Redis', () => {
+  test('when one logged-in client sends 30 requests, then all three instances serve it and visits grows by exactly 1 each time', async () => {
+    const target = { url: clusterInfo().httpUrl };
+    const client = new TestClient();
+    await client.login(target);
+
+    const servedBy: string[] = [];
+    const visits: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await client.post(target, '/api/visits');
+      expect(res.status).toBe(200);
+      servedBy.push(String(res.headers['x-served-by']));
+      visits.push(res.body.visits);
+    }
+
+    expect(new Set(servedBy)).toEqual(new Set(['app-1', 'app-2', 'app-3']));
+    expect(visits).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const share = Object.fromEntries(['app-1', 'app-2', 'app-3'].map((id) => [id, servedBy.filter((s) => s === id).length]));
+    reportFigures('round-robin', { requests: 30, share });
+  });
+
+  test('when the session is read through nginx, then the app sees the client\'s headers and nginx hides its version', async () => {
+    const target = { url: clusterInfo().httpUrl };
+    const client = new TestClient('sc.sid', 'cluster-agent');
+    await client.login(target);
+
+    const sessions = await client.get(target, '/api/sessions');
+
+    expect(sessions.status).toBe(200);
+    const current = sessions.body.sessions.find((s: { current: boolean }) => s.current);
+    expect(current.userAgent).toBe('cluster-agent');
+    expect(current.ip).not.toBe('');
+    // server_tokens off: nginx names itself without its version.
+    expect(sessions.headers['server']).toBe('nginx');
+  });
+});
