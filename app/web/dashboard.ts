@@ -204,15 +204,20 @@ let delay = POLL_MS;
 
 async function poll(): Promise<void> {
   tick += 1;
-  const calls: Array<Promise<ApiResult<unknown>>> = [loadCluster()];
-  if (session) {
-    calls.push(loadSession());
-    if (tick % DEVICES_EVERY === 0) calls.push(loadDevices());
+  let healthy = false;
+  try {
+    const calls: Array<Promise<ApiResult<unknown>>> = [loadCluster()];
+    if (session) {
+      calls.push(loadSession());
+      if (tick % DEVICES_EVERY === 0) calls.push(loadDevices());
+    }
+    const results = await Promise.all(calls);
+    healthy = results.every((r) => r.ok || (r.status > 0 && r.status < 500));
+  } finally {
+    // Whatever went wrong in this round, the page keeps polling: it is how it notices the cluster recover.
+    delay = healthy ? POLL_MS : Math.min(delay * 2, MAX_BACKOFF_MS);
+    setTimeout(() => void poll(), document.hidden ? Math.max(delay, 5000) : delay);
   }
-  const results = await Promise.all(calls);
-  const healthy = results.every((r) => r.ok || (r.status > 0 && r.status < 500));
-  delay = healthy ? POLL_MS : Math.min(delay * 2, MAX_BACKOFF_MS);
-  setTimeout(() => void poll(), document.hidden ? Math.max(delay, 5000) : delay);
 }
 
 // --- rendering ---------------------------------------------------------------------------------------------

@@ -24,19 +24,25 @@ describe('scenario 2: an app instance goes away under traffic', () => {
     const servedAfterKill = new Set(Object.keys(during.servedBy));
 
     compose.start('app-2');
+    const restartedAt = Date.now();
     await compose.waitHealthy(['app-2']);
+    // nginx leaves a failed server alone for fail_timeout (10 s) and re-resolves its name every 5 s.
     const rejoin = new TestClient();
     await rejoin.login(target, 'bob');
-    const seen = new Set<string>();
-    for (let i = 0; i < 12; i++) seen.add(String((await rejoin.get(target, '/api/session')).headers['x-served-by']));
+    let rejoinedAfterMs = -1;
+    while (rejoinedAfterMs < 0 && Date.now() - restartedAt < 60_000) {
+      const res = await rejoin.get(target, '/api/session');
+      if (res.headers['x-served-by'] === 'app-2') rejoinedAfterMs = Date.now() - restartedAt;
+      else await sleep(200);
+    }
 
-    reportFigures('kill app-2', { requests: during.requests, failedGET: during.failed.GET, failedPOST: during.failed.POST, sessionsLost: during.sessionsLost, servedBy: during.servedBy, statuses: during.statuses });
+    reportFigures('kill app-2', { rejoinedAfterS: rejoinedAfterMs / 1000, requests: during.requests, failedGET: during.failed.GET, failedPOST: during.failed.POST, sessionsLost: during.sessionsLost, servedBy: during.servedBy, statuses: during.statuses });
     expect(during.sessionsLost).toBe(0);
     expect(during.failed.GET).toBe(0);
     expect(during.requests).toBeGreaterThan(20);
     expect(servedAfterKill).toContain('app-1');
     expect(servedAfterKill).toContain('app-3');
-    expect(seen).toContain('app-2');
+    expect(rejoinedAfterMs).toBeGreaterThan(0);
   }, 180_000);
 
   test('when app-2 is stopped gracefully, then no request fails at all and no session is lost', async () => {

@@ -77,7 +77,9 @@ export class Compose {
 
   /** `redis-cli` inside a Redis or Sentinel container (the password comes from REDISCLI_AUTH there). */
   redisCli(service: string, ...args: string[]): string {
-    return this.run(['exec', '-T', service, 'redis-cli', ...args]).trim();
+    const result = spawnSync('docker', ['exec', this.containerId(service), 'redis-cli', ...args], { encoding: 'utf8', timeout: 15_000 });
+    if (result.status !== 0) throw new Error(`redis-cli ${args.join(' ')} in ${service} failed (${result.status ?? result.signal}): ${result.stderr}`);
+    return result.stdout.trim();
   }
 
   containerId(service: string): string {

@@ -1,0 +1,56 @@
+// Pass/fail goals. Two kinds: the cluster's promises (docs/loadtest.md) and latency bounds taken from a
+// measured baseline, never from a wish.
+import type { Options } from 'k6/options';
+import type { Target } from './config.ts';
+
+type Thresholds = NonNullable<Options['thresholds']>;
+
+/**
+ * The baseline: 02.continuity (constant, 15 iterations/s = 30 requests/s, 30 users, 1 min) against an
+ * otherwise idle stack on the reference machine (docs/loadtest.md#baseline lists it and the raw figures).
+ * Probe requests only (GET /api/session, POST /api/visits); login is slow on purpose (scrypt).
+ */
+export const BASELINE = {
+  measuredOn: 'TBD',
+  redis: { p95Ms: 0, p99Ms: 0 },
+  sticky: { p95Ms: 0, p99Ms: 0 },
+};
+
+/**
+ * Bounds: 5 × the baseline's p95 and p99, rounded up to 10 ms. The factor leaves room for a CI machine
+ * that runs the stack, k6 and other jobs on two shared cores, while still catching a regression of an
+ * order of magnitude (a Redis round trip per request turning into several, a lost keep-alive).
+ * Under chaos only p95 is bounded: a request caught by a kill waits out nginx's 1 s connect timeout.
+ */
+const FACTOR = 5;
+const bound = (ms: number) => Math.ceil((ms * FACTOR) / 10) * 10;
+
+export function latency(target: Target, { chaos = false } = {}): Thresholds {
+  const base = BASELINE[target.variant];
+  const conditions = [`p(95)<${bound(base.p95Ms)}`];
+  if (!chaos) conditions.push(`p(99)<${bound(base.p99Ms)}`);
+  return { [`http_req_duration{variant:${target.variant},kind:api}`]: conditions };
+}
+
+/** A session survives whatever happens to an app instance: not one lost. The Redis variant's promise. */
+export function noSessionLost(target: Target): Thresholds {
+  return { [`sc_session_lost{variant:${target.variant}}`]: ['count==0'] };
+}
+
+/**
+ * Reads do not fail when an instance goes away: nginx retries a GET on the next instance. At most 0.1 %
+ * (a GET already being answered by a killed instance cannot be retried once nginx has sent its response
+ * headers).
+ */
+export function getsSucceed(target: Target): Thresholds {
+  return { [`http_req_failed{variant:${target.variant},method:GET}`]: ['rate<=0.001'] };
+}
+
+/**
+ * While Sentinel fails over, there is no primary: requests that need Redis answer 503 until it has
+ * promoted the replica (down-after-milliseconds 5 s + the election) and the apps have followed.
+ * TBD
+ */
+export function failoverWindow(target: Target): Thresholds {
+  return { [`http_req_failed{variant:${target.variant},method:GET}`]: ['rate<0.2'] };
+}
