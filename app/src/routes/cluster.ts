@@ -2,6 +2,7 @@ import { Router } from 'express';
 import Redis from 'ioredis';
 import type { Config } from '../config';
 import { HttpError } from '../errors';
+import type { ClusterView } from '../http-contract';
 import { isStoreUnavailableError } from '../redis';
 import type { SessionStore } from '../session/types';
 import { DEMO_USER_IDS } from '../users';
@@ -22,7 +23,7 @@ function replicasOf(info: Record<string, string>) {
     .filter(([key]) => /^slave\d+$/.test(key))
     .map(([, value]) => {
       const f = Object.fromEntries(value.split(',').map((pair) => pair.split('=') as [string, string]));
-      return { address: `${f.ip}:${f.port}`, state: f.state, offset: Number(f.offset), lag: Number(f.lag) };
+      return { address: `${f.ip}:${f.port}`, state: f.state ?? 'unknown', offset: Number(f.offset), lag: Number(f.lag) };
     });
 }
 
@@ -71,7 +72,7 @@ export function clusterRoutes(config: Readonly<Config>, store: SessionStore, red
   router.get('/cluster', async (_req, res) => {
     const base = { instance: config.instanceId, store: store.mode };
     if (!redis) {
-      res.json({ ...base, redis: null, sentinel: null, sessions: await store.countLive(DEMO_USER_IDS) });
+      res.json({ ...base, redis: null, sentinel: null, sessions: await store.countLive(DEMO_USER_IDS) } satisfies ClusterView);
       return;
     }
     try {
@@ -93,7 +94,7 @@ export function clusterRoutes(config: Readonly<Config>, store: SessionStore, red
         },
         sentinel: sentinels ? { primary: primary?.address ?? null, answeredBy: primary?.answeredBy ?? null } : null,
         sessions,
-      });
+      } satisfies ClusterView);
     } catch (err) {
       if (isStoreUnavailableError(err) || redis.status !== 'ready') {
         throw new HttpError(503, 'redis_unavailable', 'Redis cannot be reached from this instance');

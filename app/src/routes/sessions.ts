@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../errors';
+import type { DeviceSession } from '../http-contract';
 import { sessionHandle } from '../session/handle';
 import { endCurrentSession, requireCsrf, requireSession, type LiveSession, type SessionDeps } from '../session/lifecycle';
 import { parse } from '../validate';
@@ -17,7 +18,7 @@ export function sessionsRoutes(deps: SessionDeps): Router {
     const { user } = req.session as LiveSession;
     const sessions = (await store.listForUser(user.id))
       .sort((a, b) => b.createdAt - a.createdAt)
-      .map((s) => ({
+      .map((s): DeviceSession => ({
         handle: sessionHandle(s.sid),
         current: s.sid === req.sessionID,
         createdAt: iso(s.createdAt),

@@ -8,6 +8,7 @@ import { HttpError, unauthorized } from '../errors';
 import type { Metrics } from '../metrics';
 import { ceilToSecond, presentedSessionId, sessionHandle } from './handle';
 import { enforcePolicy } from './policy';
+import type { CartItem, SessionView } from '../http-contract';
 import type { Cart, EndReason, SessionStore, SessionUser } from './types';
 
 export interface SessionDeps {
@@ -27,25 +28,6 @@ declare global {
       sessionTimes?: { lastSeenAt: number; idleExpiresAt: number };
     }
   }
-}
-
-export interface SessionView {
-  handle: string;
-  user: SessionUser;
-  createdAt: string;
-  lastSeenAt: string;
-  idleExpiresAt: string;
-  absoluteExpiresAt: string;
-  visits: number;
-  cart: { items: CartItem[] };
-  createdBy: string;
-  servedBy: string;
-  csrfToken: string;
-}
-
-export interface CartItem {
-  productId: string;
-  quantity: number;
 }
 
 export function cartItems(cart: Cart | undefined): CartItem[] {

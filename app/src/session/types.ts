@@ -1,10 +1,8 @@
 import type { Store } from 'express-session';
 
-export interface SessionUser {
-  id: string;
-  username: string;
-  displayName: string;
-}
+import type { SessionUser } from '../http-contract';
+
+export type { SessionUser };
 
 /** productId → quantity. A map, not a list, so an add is one atomic field update. */
 export type Cart = Record<string, number>;

@@ -1,0 +1,73 @@
+/**
+ * The JSON the HTTP API answers (../../shared/DESIGN.md, "HTTP contract"): one definition for the server
+ * (app/src) and the dashboard (app/web). Types only, so the browser build takes it without emitting it.
+ */
+
+export interface SessionUser {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface CartItem {
+  productId: string;
+  quantity: number;
+}
+
+export interface SessionView {
+  handle: string;
+  user: SessionUser;
+  createdAt: string;
+  lastSeenAt: string;
+  idleExpiresAt: string;
+  absoluteExpiresAt: string;
+  visits: number;
+  cart: { items: CartItem[] };
+  createdBy: string;
+  servedBy: string;
+  csrfToken: string;
+}
+
+export interface LoginResult {
+  user: SessionUser;
+  session: SessionView;
+  csrfToken: string;
+}
+
+export interface DeviceSession {
+  handle: string;
+  current: boolean;
+  createdAt: string;
+  lastSeenAt: string;
+  idleExpiresAt: string;
+  userAgent: string;
+  ip: string;
+  createdBy: string;
+}
+
+export interface Replica {
+  address: string;
+  state: string;
+  offset: number;
+  lag: number;
+}
+
+export interface ClusterView {
+  instance: string;
+  store: 'redis' | 'memory';
+  redis: {
+    mode: 'sentinel' | 'standalone';
+    connectedTo: string | null;
+    role: 'primary' | 'replica';
+    replicationOffset: number;
+    replicas: Replica[];
+    aof: { enabled: boolean; lastWrite: string | null };
+  } | null;
+  sentinel: { primary: string | null; answeredBy: string | null } | null;
+  sessions: number;
+}
+
+export interface ApiError {
+  error: string;
+  message: string;
+}
