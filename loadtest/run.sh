@@ -39,6 +39,11 @@ tsx=("$root/node_modules/.bin/tsx")
 
 log() { printf '[loadtest] %s\n' "$*" >&2; }
 
+# Every sample with a millisecond timestamp (the report bins them per second); the HTML report exported at
+# the end without serving the live dashboard (no port to collide with a parallel run); no usage report.
+# The loadtest service in docker-compose.yml sets the same for the image.
+export K6_CSV_TIME_FORMAT=unix_milli K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_NO_USAGE_REPORT=true
+
 k6_binary() {
   if [[ -n "${K6:-}" ]]; then echo "$K6"; return; fi
   if command -v k6 >/dev/null 2>&1; then command -v k6; return; fi
@@ -53,7 +58,7 @@ compose() {
   if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
 }
 
-# k6 NAME SCRIPT API_PORT [k6 args]: one k6 run into $run (a folder under $results), by binary or image.
+# k6_run SCRIPT API_PORT [k6 args]: one k6 run into $run (= $results/$run_name), by binary or by image.
 k6_run() {
   local script="$1" api_port="$2"
   shift 2
@@ -61,11 +66,9 @@ k6_run() {
     -e "TARGET=${TARGET:-redis}" -e "CHAOS=${CHAOS:-}"
     -e "RATE=${RATE:-}" -e "USERS=${USERS:-}" -e "DURATION=${DURATION:-}" -e "LOAD_SHAPE=${LOAD_SHAPE:-}"
   )
-  local common=(--quiet --out "csv=$1" --address "$2")
-  shift 0
   if [[ "$runner" == docker ]]; then
     # Inside the project's network the targets are the nginx services; results land in the bind mount.
-    LOADTEST_RESULTS="$results" compose --profile loadtest run --rm --no-deps \
+    LOADTEST_RESULTS="$results" compose --profile loadtest run --rm --no-deps -T \
       --user "$(id -u):$(id -g)" --publish "127.0.0.1:$api_port:6565" \
       -e "RESULTS_DIR=/results/$run_name" \
       -e "K6_WEB_DASHBOARD_EXPORT=/results/$run_name/dashboard.html" \
