@@ -53,7 +53,7 @@ export default function (): void {
   const ok = check(login, {
     'login: 200': (r) => r.status === 200,
     'login: csrf token': (r) => typeof r.json('csrfToken') === 'string',
-    'login: session cookie': () => (jar.cookiesForURL(target.url)['sc.sid'] ?? []).length === 1,
+    'login: session cookie': () => (jar.cookiesForURL(target.url)[target.cookieName] ?? []).length === 1,
     'login: X-Served-By names an instance': served,
   });
   if (!ok) return;
@@ -64,7 +64,7 @@ export default function (): void {
   check(session, {
     'session: 200, this user': (r) => r.status === 200 && r.json('user.username') === user.username,
     'session: servedBy = X-Served-By': (r) => r.json('servedBy') === r.headers['X-Served-By'],
-    'session: no raw id in the body': (r) => !String(r.body).includes(String(jar.cookiesForURL(target.url)['sc.sid']?.[0]).slice(4, 36)),
+    'session: no raw id in the body': (r) => !String(r.body).includes(String(jar.cookiesForURL(target.url)[target.cookieName]?.[0]).slice(4, 36)),
   });
 
   const noCsrf = http.post(`${target.url}/api/visits`, null, { ...base, ...expect(403) });

@@ -16,7 +16,7 @@ const scheduleName = __ENV.CHAOS || 'apps';
 const schedule = chaosSchedule(scheduleName);
 const redisFaults = scheduleName === 'redis';
 // The promises are the Redis variant's; against the sticky variant the same run only measures.
-const promises = target.variant === 'redis' ? [noSessionLost(target), redisFaults ? failoverWindow(target) : getsSucceed(target)] : [];
+const promises = target.variant === 'redis' ? [noSessionLost(target), redisFaults ? failoverWindow(target, schedule.durationS) : getsSucceed(target)] : [];
 
 export const options = {
   scenarios: { [target.variant]: { ...constantArrivals(`${schedule.durationS}s`), tags: { variant: target.variant } } },

@@ -25,7 +25,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   exit 2
 }
 [[ $# -ge 1 ]] || usage
@@ -82,7 +82,7 @@ k6_run() {
   fi
 }
 
-# run NAME SCRIPT [SCHEDULE] -- [k6 args]: one script, with the chaos driver beside it when SCHEDULE is set.
+# run_script NAME SCRIPT SCHEDULE [k6 args]: one script, with the chaos driver beside it unless SCHEDULE is "".
 run_script() {
   local name="$1" script="$2" schedule="$3"
   shift 3

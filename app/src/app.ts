@@ -200,7 +200,9 @@ function errorHandler(store: SessionStore): ErrorRequestHandler {
       status = 500;
       body = { error: 'internal_error', message: 'something went wrong on our side' };
     }
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    // Name, message and stack only: an ioredis reply error carries the command's arguments, which hold
+    // `sess:<raw id>` and, for a write, the whole session.
+    if (status >= 500) req.log.error({ err: { type: err?.name, message: err?.message, stack: err?.stack } }, 'request failed');
     res.status(status).json(body);
   };
 }

@@ -8,6 +8,8 @@ export interface Target {
   url: string;
   /** The INSTANCE_ID of each app behind this nginx, for the per-instance share (X-Served-By). */
   instances: string[];
+  /** The session cookie's name (docker-compose.yml gives the sticky apps their own: one host, two ports). */
+  cookieName: string;
 }
 
 export const TARGETS: Record<Variant, Target> = {
@@ -15,11 +17,13 @@ export const TARGETS: Record<Variant, Target> = {
     variant: 'redis',
     url: __ENV.BASE_URL || 'http://127.0.0.1:8080',
     instances: ['app-1', 'app-2', 'app-3'],
+    cookieName: 'sc.sid',
   },
   sticky: {
     variant: 'sticky',
     url: __ENV.STICKY_URL || 'http://127.0.0.1:8081',
     instances: ['sticky-1', 'sticky-2', 'sticky-3'],
+    cookieName: 'sc.sticky.sid',
   },
 };
 

@@ -16,11 +16,11 @@ export class SessionUser {
   /** The counter as this user last saw it. */
   private visits = 0;
   /**
-   * POSTs since the last answered one that failed without an answer (502, 503, reset): each may or may not
-   * have reached the store, so the next counter may be up to that many higher.
+   * POSTs that failed (502, 503, reset) since the last one answered 200: each may or may not have reached
+   * the store before failing, so the next counter may be up to that many higher.
    */
   private unanswered = 0;
-  private logins = 0;
+  private loginCount = 0;
 
   constructor(
     readonly target: Target,
@@ -44,8 +44,8 @@ export class SessionUser {
     this.csrfToken = body.csrfToken;
     this.visits = body.session.visits;
     this.unanswered = 0;
-    logins.add(1, { kind: this.logins === 0 ? 'first' : 'again' });
-    this.logins += 1;
+    logins.add(1, { kind: this.loginCount === 0 ? 'first' : 'again' });
+    this.loginCount += 1;
     return true;
   }
 

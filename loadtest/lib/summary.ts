@@ -85,7 +85,7 @@ function figuresFor(data: SummaryData, { variant, instances }: Target): VariantF
       gone: value(data, `sc_session_lost{variant:${variant},reason:gone}`, 'count'),
       stale: value(data, `sc_session_lost{variant:${variant},reason:stale}`, 'count'),
     },
-    continuityRate: continuity && continuity.values.passes + continuity.values.fails > 0 ? continuity.values.rate! : null,
+    continuityRate: (continuity?.values.passes ?? 0) + (continuity?.values.fails ?? 0) > 0 ? (continuity?.values.rate ?? null) : null,
     logins: value(data, `sc_logins{variant:${variant}}`, 'count'),
     latencyMs: {
       p50: value(data, latency, 'med'),

@@ -161,7 +161,7 @@ function figures(v: Variant): Figures {
   return f;
 }
 
-const byVariant = Object.fromEntries(VARIANTS.map((v) => [v, figures(v)])) as Record<Variant, Figures>;
+const byVariant: Record<Variant, Figures> = Object.fromEntries(VARIANTS.map((v) => [v, figures(v)])) as Record<Variant, Figures>;
 const faultMoments = faults
   .filter((f) => f.event === 'fault' || f.event === 'cleanup')
   .map((f) => ({ offsetS: (f.t - t0) / 1000, action: f.action ?? '', services: f.services ?? [], ok: f.ok !== false, tookMs: f.tookMs ?? 0, planned: f.planned }));
@@ -186,9 +186,15 @@ function niceScale(max: number): { top: number; step: number } {
   return { top: Math.ceil(max / step) * step, step: Math.max(step, 1) };
 }
 
-function panel(index: number, title: string, key: keyof Figures['series'], style: 'line' | 'bars'): string {
+const cumulative = (series: number[]) => {
+  let sum = 0;
+  return series.map((n) => (sum += n));
+};
+
+function panel(index: number, title: string, key: keyof Figures['series'], style: 'line' | 'bars' | 'cumulative'): string {
   const y0 = TOP + index * (PANEL_H + GAP);
-  const max = Math.max(...VARIANTS.flatMap((v) => byVariant[v].series[key]));
+  const seriesOf = (v: Variant) => (style === 'cumulative' ? cumulative(byVariant[v].series[key]) : byVariant[v].series[key]);
+  const max = Math.max(...VARIANTS.flatMap(seriesOf));
   const { top, step } = niceScale(max);
   const y = (value: number) => y0 + PANEL_H - (value / top) * PANEL_H;
   const parts = [`<text x="${M.left}" y="${y0 - 10}" class="title">${esc(title)}</text>`];
@@ -198,10 +204,14 @@ function panel(index: number, title: string, key: keyof Figures['series'], style
   }
   const barW = Math.max(1, plotW / Math.max(1, seconds) / 2 - 0.5);
   VARIANTS.forEach((variant, i) => {
-    const series = byVariant[variant].series[key];
+    const series = seriesOf(variant);
     if (style === 'line') {
       const points = series.slice(0, seconds).map((value, s) => `${x(s + 0.5).toFixed(1)},${y(value).toFixed(1)}`);
       parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${COLOR[variant]}" stroke-width="1.6"/>`);
+    } else if (style === 'cumulative') {
+      // A step line: the total so far at the end of each second; the Redis line lying on 0 is the point.
+      const points = [`${x(0)},${y(0)}`, ...series.slice(0, seconds).flatMap((value, s) => [`${x(s).toFixed(1)},${y(value).toFixed(1)}`, `${x(s + 1).toFixed(1)},${y(value).toFixed(1)}`])];
+      parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${COLOR[variant]}" stroke-width="${2.4 - i * 0.6}"/>`);
     } else {
       series.forEach((value, s) => {
         if (value > 0) {
@@ -251,7 +261,7 @@ function chart(): string {
 ${legend}
 ${marks}
 ${panel(0, 'requests / s', 'requests', 'line')}
-${panel(1, 'sessions lost / s', 'sessionsLost', 'bars')}
+${panel(1, 'sessions lost, total so far', 'sessionsLost', 'cumulative')}
 ${panel(2, 'failed requests / s', 'failed', 'bars')}
 </svg>
 `;
@@ -273,7 +283,7 @@ function markdown(svgName: string): string {
   const share = (f: Figures) => Object.entries(f.share).map(([i, x]) => `${i} ${pct(x, 0)}`).join(', ');
   const info = runInfo as {
     startedAt?: string;
-    machine?: { os: string; cpu: string; cores: number; memoryGiB: number };
+    machine?: { os: string; cpu: string; cores: number; memoryGiB: number; loadAverage1m?: number };
     versions?: Record<string, string | null>;
     services?: Record<string, { image: string; standIn: boolean; version: string } | null>;
   } | null;
@@ -309,14 +319,15 @@ function markdown(svgName: string): string {
   if (info?.machine) {
     const svc = (name: string) => {
       const x = info.services?.[name];
-      return x ? `${x.version} (\`${x.image}\`${x.standIn ? ', local stand-in' : ''})` : 'unknown';
+      return x ? `${x.version} (image \`${x.image}\`${x.standIn ? ", from .ci/standins.sh's stand-ins" : ''})` : 'unknown';
     };
     lines.push(
       '**Machine and versions**',
       '',
-      `- ${info.machine.cores} × ${info.machine.cpu}, ${info.machine.memoryGiB} GiB, ${info.machine.os}; the whole stack, k6 and the driver on this one machine`,
+      `- ${info.machine.cores} × ${info.machine.cpu}, ${info.machine.memoryGiB} GiB, ${info.machine.os}; the whole stack, k6 and the driver on this one machine` +
+        (info.machine.loadAverage1m !== undefined ? ` (load average ${info.machine.loadAverage1m} as the run started: other jobs share these cores)` : ''),
       `- ${info.versions?.k6}; Node ${info.versions?.node} (driver, report); Docker ${info.versions?.docker}, docker-compose ${info.versions?.compose}`,
-      `- app: Node ${svc('app')}; nginx: ${svc('nginx')}; Redis: ${svc('redis')}`,
+      `- app: Node ${svc('app')}; nginx ${svc('nginx')}; Redis ${svc('redis')}`,
       `- commit ${info.versions?.commit}`,
       '',
     );

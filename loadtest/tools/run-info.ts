@@ -28,13 +28,14 @@ function container(service: string): string | null {
   return output('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${args.project}`, '--filter', `label=com.docker.compose.service=${service}`]) || null;
 }
 
-/** The image of a service's container, its server version, and whether it is a stand-in. */
-function service(name: string, versionCommand: string[]) {
+/** The image of a service's container, its server version (the part `pattern` picks), whether a stand-in. */
+function service(name: string, versionCommand: string[], pattern: RegExp) {
   const id = container(name);
   if (!id) return null;
   const image = output('docker', ['inspect', '-f', '{{.Config.Image}}', id]);
   const standIn = output('docker', ['inspect', '-f', '{{index .Config.Labels "org.session-cluster.standin"}}', id]) === 'true';
-  return { image, standIn, version: output('docker', ['exec', id, ...versionCommand]) };
+  const version = output('docker', ['exec', id, ...versionCommand]);
+  return { image, standIn, version: version?.match(pattern)?.[1] ?? version };
 }
 
 // The loadtest profile's image, as docker-compose.yml names it.
@@ -53,6 +54,8 @@ const info = {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    // Other work on the machine when the run started: on shared cores it moves the latencies.
+    loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)),
   },
   versions: {
     k6: args.runner === 'docker' ? `${k6} (${k6Image})` : k6,
@@ -62,9 +65,9 @@ const info = {
     commit: commit ? `${commit}${dirty}` : null,
   },
   services: {
-    app: service('app-1', ['node', '--version']),
-    nginx: service('nginx', ['nginx', '-v']),
-    redis: service('redis-primary', ['redis-server', '--version']),
+    app: service('app-1', ['node', '--version'], /^v(\S+)/),
+    nginx: service('nginx', ['nginx', '-v'], /nginx\/(\S+)/),
+    redis: service('redis-primary', ['redis-server', '--version'], /v=(\S+)/),
   },
 };
 process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);

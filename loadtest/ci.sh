@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# CI's load test against the real compose stack: smoke on both variants, then a short compare with chaos
+# (CHAOS=compare-ci: one instance of each variant killed at the same moment, 80 s). Fails when a smoke
+# check fails or when the Redis variant loses a session (loadtest/tools/ci-verdict.ts).
+#
+#   bash loadtest/ci.sh                 # a compose project of its own (sck6-ci) on free loopback ports,
+#                                       # started with --build and removed (down -v) at the end
+#   SC_LOADTEST_PROJECT=sck6 HTTP_PORT=18480 STICKY_HTTP_PORT=18481 bash loadtest/ci.sh
+#                                       # reuse a running project (both profiles up); left running
+#
+# k6 runs from the loadtest profile's grafana/k6 image (K6_RUNNER=binary for a k6 on PATH or from
+# .ci/k6.sh); where no registry is reachable, .ci/standins.sh builds a stand-in for it around the k6 that
+# .ci/k6.sh builds. Results: .artifacts/loadtest/ci/ (summaries, CSV, HTML dashboards, the compare report).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== loadtest: %s (%ss)\n' "$1" "$SECONDS"; }
+compose() {
+  if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
+}
+free_port() {
+  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+}
+
+export K6_RUNNER="${K6_RUNNER:-docker}"
+if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE_TAG:-2.2.0}" >/dev/null 2>&1; then
+  step "k6 image (stand-in)"
+  bash .ci/standins.sh
+fi
+
+if [[ -n "${SC_LOADTEST_PROJECT:-}" ]]; then
+  : "${HTTP_PORT:?reusing $SC_LOADTEST_PROJECT needs its HTTP_PORT}" "${STICKY_HTTP_PORT:?and its STICKY_HTTP_PORT}"
+  export COMPOSE_PROJECT_NAME="$SC_LOADTEST_PROJECT"
+  step "reusing compose project $COMPOSE_PROJECT_NAME (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
+else
+  export COMPOSE_PROJECT_NAME=sck6-ci
+  HTTP_PORT="$(free_port)"
+  STICKY_HTTP_PORT="$(free_port)"
+  export HTTP_PORT STICKY_HTTP_PORT LOG_LEVEL=warn
+  step "compose project $COMPOSE_PROJECT_NAME up (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
+  compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true
+  trap 'step "compose project $COMPOSE_PROJECT_NAME down"; compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
+  compose --profile sticky up -d --build >.artifacts/loadtest-compose-up.log 2>&1 || {
+    tail -n 40 .artifacts/loadtest-compose-up.log >&2
+    exit 1
+  }
+fi
+export BASE_URL="http://127.0.0.1:$HTTP_PORT" STICKY_URL="http://127.0.0.1:$STICKY_HTTP_PORT"
+
+# Both nginx answer and reach an app (up -d has waited for the apps' healthchecks; nginx's own is later).
+for url in "$BASE_URL" "$STICKY_URL"; do
+  deadline=$((SECONDS + 120))
+  until curl -fsS -o /dev/null "$url/healthz"; do
+    ((SECONDS < deadline)) || { echo "loadtest: $url/healthz did not answer within 120 s" >&2; exit 1; }
+    sleep 1
+  done
+done
+
+export RESULTS=.artifacts/loadtest/ci
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+# A failed run is judged by the verdict below, from its summary; run.sh's exit code only says thresholds
+# crossed (99), and some of those are reported without failing CI.
+step "smoke, Redis variant"
+TARGET=redis loadtest/run.sh smoke || true
+step "smoke, sticky variant"
+TARGET=sticky loadtest/run.sh smoke || true
+step "compare with chaos (compare-ci)"
+CHAOS=compare-ci loadtest/run.sh compare || true
+
+step "verdict"
+cat "$RESULTS"/*-compare/report.md 2>/dev/null | sed -n '/^| |/,/^$/p' || true
+node_modules/.bin/tsx loadtest/tools/ci-verdict.ts "$RESULTS"/*/
