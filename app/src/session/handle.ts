@@ -29,3 +29,12 @@ export function presentedSessionId(req: Request, cookieName: string, secrets: re
 export function ceilToSecond(ms: number): number {
   return Math.ceil(ms / 1000) * 1000;
 }
+
+/**
+ * When a stored session's cookie expires, floored to the second: the cookie header carries whole seconds,
+ * and the store must not keep the session past its cookie. 0 when there is no expiry.
+ */
+export function cookieExpiry(sess: { cookie?: { expires?: string | Date | null | boolean } }): number {
+  const expires = sess.cookie?.expires;
+  return expires && typeof expires !== 'boolean' ? Math.floor(new Date(expires).getTime() / 1000) * 1000 : 0;
+}

@@ -1,14 +1,10 @@
 import { Store, type SessionData } from 'express-session';
+import { cookieExpiry } from './handle';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 interface Entry {
   json: string;
   expiresAt: number;
-}
-
-function expiryOf(sess: SessionData): number {
-  const expires = sess.cookie.expires;
-  return expires ? Math.floor(new Date(expires).getTime() / 1000) * 1000 : 0;
 }
 
 /**
@@ -52,7 +48,7 @@ export class MemorySessionStore extends Store implements SessionStore {
   }
 
   override set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): void {
-    const expiresAt = expiryOf(sess);
+    const expiresAt = cookieExpiry(sess);
     if (expiresAt <= Date.now()) this.sessions.delete(sid);
     else this.write(sid, sess, expiresAt);
     cb?.();

@@ -1,7 +1,7 @@
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
 import type Redis from 'ioredis';
-import { sessionHandle } from './handle';
+import { cookieExpiry, sessionHandle } from './handle';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 /** Key layout (docs/architecture.md): one blob per session, one sorted set per user, one marker per ended session. */
@@ -71,12 +71,6 @@ type ScriptCommands = {
 
 type ParsedSession = SessionData & { cookie: { expires?: string | Date | null } };
 
-function expiryOf(sess: Partial<ParsedSession>): number {
-  const expires = sess.cookie?.expires;
-  // Floor: the cookie header carries whole seconds, and the key must not outlive the cookie.
-  return expires ? Math.floor(new Date(expires).getTime() / 1000) * 1000 : 0;
-}
-
 function toStoredSession(sid: string, sess: Partial<ParsedSession>): StoredSession | null {
   if (!sess.user) return null;
   return {
@@ -84,7 +78,7 @@ function toStoredSession(sid: string, sess: Partial<ParsedSession>): StoredSessi
     userId: sess.user.id,
     createdAt: sess.createdAt ?? 0,
     lastSeenAt: sess.lastSeenAt ?? 0,
-    expiresAt: expiryOf(sess),
+    expiresAt: cookieExpiry(sess),
     userAgent: sess.userAgent ?? '',
     ip: sess.ip ?? '',
     createdBy: sess.createdBy ?? '',
@@ -116,7 +110,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   /** Writes with PXAT = the cookie's expiry, so the key's TTL equals the cookie's remaining life. */
   override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
-    const expiresAt = expiryOf(sess as ParsedSession);
+    const expiresAt = cookieExpiry(sess as ParsedSession);
     try {
       if (expiresAt <= Date.now()) await this.redis.del(SESSION_PREFIX + sid);
       else await this.redis.set(SESSION_PREFIX + sid, JSON.stringify(sess), 'PXAT', expiresAt);
