@@ -40,15 +40,26 @@ describe('scenario 3: the sticky variant loses the sessions of a killed instance
     for (const client of pinned.values()) expect((await client.post(target, '/api/visits')).body.visits).toBe(1);
 
     compose.kill('sticky-2');
-    const victim = await pinned.get('sticky-2')!.get(target, '/api/session');
+    // The victim's next request: answered by another instance, which has never heard of the session. nginx
+    // can answer its own 502 to a request caught while it swaps in the re-resolved group (docs/operations.md,
+    // "What a client sees when an app is killed"); the user's retry then lands elsewhere. At most one allowed.
+    const victimClient = pinned.get('sticky-2')!;
+    const nginx502s: number[] = [];
+    let victim = await victimClient.get(target, '/api/session');
+    while (victim.status === 502 && nginx502s.length < 2) {
+      nginx502s.push(victim.status);
+      victim = await victimClient.get(target, '/api/session');
+    }
     const survivors = await Promise.all(['sticky-1', 'sticky-3'].map((id) => pinned.get(id)!.post(target, '/api/visits')));
 
     reportFigures('kill sticky-2', {
+      nginx502sBeforeAnswer: nginx502s.length,
       victimStatus: victim.status,
       victimError: victim.body.error,
       victimNowServedBy: victim.headers['x-served-by'],
       survivorsVisits: survivors.map((r) => r.body.visits),
     });
+    expect(nginx502s.length).toBeLessThanOrEqual(1);
     expect(victim.status).toBe(401);
     expect(victim.body.error).toBe('session_expired');
     expect(victim.headers['x-served-by']).not.toBe('sticky-2');
