@@ -7,15 +7,24 @@
 #   start.sh server   /usr/local/etc/redis/primary.conf  [redis-server options...]
 #   start.sh sentinel /usr/local/etc/redis/sentinel.conf [redis-server options...]
 #
-# REDIS_PASSWORD (required) becomes requirepass and masterauth, and Sentinel's auth-pass; it is applied
-# on every start and never written to the repository.
-set -eu
+# REDIS_PASSWORD (required) becomes requirepass and masterauth, and Sentinel's auth-pass: the default user,
+# for replication, Sentinel and operators. REDIS_APP_PASSWORD (required) is the password of the apps' own
+# user (REDIS_APP_USERNAME, default session-app), whose rules come from session-app.acl (Redis) or
+# session-app.sentinel.acl (Sentinel). Both are applied on every start and never written to the repository.
+set -euf  # -f: the rules' key patterns (~sess:*) are words for Redis, not globs for the shell
 
 mode="$1"
 template="$2"
 shift 2
 : "${REDIS_PASSWORD:?REDIS_PASSWORD must be set}"
+: "${REDIS_APP_PASSWORD:?REDIS_APP_PASSWORD must be set}"
+app_user="${REDIS_APP_USERNAME:-session-app}"
 etc="$(dirname "$template")"
+
+# The words of an ACL rules file, comments and blank lines dropped (split into arguments by the caller).
+acl_rules() {
+  sed -e 's/#.*//' "$1"
+}
 
 case "$mode" in
   server)
@@ -32,16 +41,23 @@ case "$mode" in
       printf '%s\n' "$role"
     } >"$conf.new"
     mv "$conf.new" "$conf"
-    exec redis-server "$conf" --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD" "$@"
+    # shellcheck disable=SC2046  # one argument per rule
+    exec redis-server "$conf" --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD" \
+      --user "$app_user" $(acl_rules "$etc/session-app.acl") on ">$REDIS_APP_PASSWORD" "$@"
     ;;
   sentinel)
     conf=/data/sentinel.conf
     # Sentinel owns this file after the first start; the template only seeds it.
     [ -f "$conf" ] || cp "$template" "$conf"
+    # Sentinel writes its users into that file too (passwords hashed); they are given again below, and
+    # Redis refuses a user defined twice.
+    sed -i -e '/^user[[:space:]]/d' "$conf"
     master="$(awk '$1 == "sentinel" && $2 == "monitor" { print $3; exit }' "$template")"
+    # shellcheck disable=SC2046  # one argument per rule
     exec redis-server "$conf" --sentinel \
       --requirepass "$REDIS_PASSWORD" \
-      --sentinel auth-pass "$master" "$REDIS_PASSWORD" "$@"
+      --sentinel auth-pass "$master" "$REDIS_PASSWORD" \
+      --user "$app_user" $(acl_rules "$etc/session-app.sentinel.acl") on ">$REDIS_APP_PASSWORD" "$@"
     ;;
   *)
     echo "usage: start.sh server|sentinel TEMPLATE [options]" >&2

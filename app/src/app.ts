@@ -8,6 +8,7 @@ import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
+import { rejectCrossSite } from './cross-site';
 import { HttpError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
 import { isStoreUnavailableError } from './redis';
@@ -108,6 +109,8 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  // Before the body is read or a session loaded: a request another site made is refused untouched.
+  api.use(rejectCrossSite);
   api.use(express.json({ limit: '16kb', strict: true }));
   api.use(
     session({

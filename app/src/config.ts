@@ -33,7 +33,10 @@ const schema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   REDIS_SENTINELS: list.pipe(z.array(hostPort).min(1)).optional(),
   REDIS_MASTER_NAME: z.string().min(1).default('mymaster'),
+  // An ACL user of its own (the cluster's session-app), so the app holds only the rights it needs.
+  REDIS_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   // A command not answered within this bound fails, so a request that needs Redis gets a 503 instead of hanging.
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(800),
@@ -65,7 +68,9 @@ export interface Config {
     url: string;
     sentinels?: { host: string; port: number }[];
     masterName: string;
+    username?: string;
     password?: string;
+    sentinelUsername?: string;
     sentinelPassword?: string;
     commandTimeoutMs: number;
   };
@@ -115,7 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
         return { host, port: Number(port) };
       }),
       masterName: e.REDIS_MASTER_NAME,
+      username: e.REDIS_USERNAME,
       password: e.REDIS_PASSWORD,
+      sentinelUsername: e.REDIS_SENTINEL_USERNAME ?? e.REDIS_USERNAME,
       sentinelPassword: e.REDIS_SENTINEL_PASSWORD ?? e.REDIS_PASSWORD,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     },

@@ -12,6 +12,7 @@ import type { Config } from './config';
  */
 export function createRedisClient(config: Config['redis'], logger: Logger): Redis {
   const common: RedisOptions = {
+    username: config.username,
     password: config.password,
     commandTimeout: config.commandTimeoutMs,
     connectTimeout: Math.max(config.commandTimeoutMs, 1000),
@@ -27,6 +28,7 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
         ...common,
         sentinels: config.sentinels,
         name: config.masterName,
+        sentinelUsername: config.sentinelUsername,
         sentinelPassword: config.sentinelPassword,
         sentinelRetryStrategy: (attempt) => Math.min(200 * attempt, 2000),
         // Sentinel publishes +switch-master; follow it without waiting for an error.

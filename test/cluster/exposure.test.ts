@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
-import { REDIS_SERVICES, clusterCompose, clusterInfo } from './compose';
+import { TestClient } from '../helpers/client';
+import { APP_SERVICES, REDIS_SERVICES, clusterCompose, clusterInfo, reportFigures } from './compose';
 
 /** Scenario 6: only nginx is reachable from the host; Redis and Sentinel are not published, and need a password. */
 describe('scenario 6: what the host can reach', () => {
@@ -35,5 +36,93 @@ describe('scenario 6: what the host can reach', () => {
     const out = compose.run(['exec', '-T', '-e', 'REDISCLI_AUTH=', 'redis-primary', 'redis-cli', 'get', 'anything']);
 
     expect(out).toMatch(/NOAUTH/);
+  });
+
+  /** The service Sentinel names as primary now (the failover test may have swapped the roles). */
+  function primary(): string {
+    return compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0]!.trim();
+  }
+
+  /** redis-cli inside a container, logged in as the apps' user (its name and password are in that container's environment). */
+  function asAppUser(service: string, ...args: string[]): string {
+    const id = compose.containerId(service);
+    const script = 'exec redis-cli --no-auth-warning --user "$REDIS_APP_USERNAME" --pass "$REDIS_APP_PASSWORD" "$@"';
+    const result = spawnSync('docker', ['exec', id, 'sh', '-c', script, 'redis-cli', ...args], { encoding: 'utf8', timeout: 15_000 });
+    return `${result.stdout}${result.stderr}`.trim();
+  }
+
+  /** Each app container's address on the back network. */
+  function appAddresses(): Record<string, string> {
+    return Object.fromEntries(
+      APP_SERVICES.map((service) => {
+        const out = spawnSync('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', compose.containerId(service)], { encoding: 'utf8' });
+        return [service, out.stdout.trim()];
+      }),
+    );
+  }
+
+  /** The user of every connection an app holds to this Redis or Sentinel, by app. */
+  function usersOfAppConnections(service: string, port: string): Record<string, string[]> {
+    const clients = compose.redisCli(service, '-p', port, 'client', 'list').split('\n');
+    return Object.fromEntries(
+      Object.entries(appAddresses()).map(([app, ips]) => {
+        const mine = clients.filter((line) => ips.split(' ').some((ip) => ip && line.includes(` addr=${ip}:`)));
+        return [app, [...new Set(mine.map((line) => /\buser=(\S+)/.exec(line)?.[1] ?? '?'))]];
+      }),
+    );
+  }
+
+  test('when the apps talk to Redis and Sentinel, then they are logged in as session-app, never as the default user', async () => {
+    // A login makes sure each app has used its connections.
+    for (let i = 0; i < 3; i++) await new TestClient().login({ url: clusterInfo().httpUrl });
+
+    const onPrimary = usersOfAppConnections(primary(), '6379');
+    const onSentinel = usersOfAppConnections('sentinel-1', '26379');
+
+    expect(onPrimary).toEqual({ 'app-1': ['session-app'], 'app-2': ['session-app'], 'app-3': ['session-app'] });
+    for (const users of Object.values(onSentinel)) expect(users.filter((u) => u !== 'session-app')).toEqual([]);
+    expect(Object.values(onSentinel).flat()).toContain('session-app');
+  });
+
+  test('when the apps\' user tries anything beyond what they need, then Redis and Sentinel refuse it, while the apps keep working', async () => {
+    const node = primary();
+    const attempts: Record<string, string[]> = {
+      FLUSHALL: ['flushall'],
+      'CONFIG GET': ['config', 'get', 'requirepass'],
+      'KEYS *': ['keys', '*'],
+      'SCAN': ['scan', '0'],
+      'ACL LIST': ['acl', 'list'],
+      'SET outside its keys': ['set', 'not-a-session-key', 'x'],
+      'GET outside its keys': ['get', 'not-a-session-key'],
+      'a script on another key': ['eval', "return redis.call('GET', KEYS[1])", '1', 'not-a-session-key'],
+    };
+    const refused = Object.fromEntries(Object.entries(attempts).map(([what, args]) => [what, asAppUser(node, ...args)]));
+    // DEBUG is also disabled outright (enable-debug-command no), which answers before the ACL is asked.
+    const debug = asAppUser(node, 'debug', 'sleep', '0');
+    const debugAcl = compose.redisCli(node, 'acl', 'dryrun', 'session-app', 'debug', 'sleep', '0');
+    const sentinel = {
+      'SENTINEL FAILOVER': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster'),
+      'SENTINEL SET': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'set', 'mymaster', 'quorum', '1'),
+      'SENTINEL CONFIG GET': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'config', 'get', '*'),
+      'SENTINEL MASTER': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'master', 'mymaster'),
+    };
+    const allowed = {
+      'GET its own key': asAppUser(node, 'get', 'sess:no-such-session'),
+      'SENTINEL GET-MASTER-ADDR-BY-NAME': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0],
+    };
+    const client = new TestClient();
+    await client.login({ url: clusterInfo().httpUrl });
+    const visit = await client.post({ url: clusterInfo().httpUrl }, '/api/visits');
+    const replication = compose.redisCli(node, 'info', 'replication');
+
+    reportFigures('redis acl: the apps\' user', { refused: Object.keys(refused).concat(Object.keys(sentinel), 'DEBUG'), acl: compose.redisCli(node, 'acl', 'getuser', 'session-app').split('\n').join(' ').slice(0, 600) });
+    for (const [what, answer] of Object.entries({ ...refused, ...sentinel })) expect([what, answer]).toEqual([what, expect.stringMatching(/^NOPERM/)]);
+    expect(debug).toMatch(/^ERR DEBUG command not allowed/);
+    expect(debugAcl).toMatch(/no permissions to run the 'debug' command/);
+    expect(allowed).toEqual({ 'GET its own key': '', 'SENTINEL GET-MASTER-ADDR-BY-NAME': node });
+    expect(visit.status).toBe(200);
+    // Replication still authenticates with the default user's password.
+    expect(replication).toMatch(/connected_slaves:1/);
+    expect(replication).toMatch(/state=online/);
   });
 });

@@ -1,9 +1,13 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { sign } from 'cookie-signature';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { DEMO_USERS, TestClient } from '../helpers/client';
 import { TEST_SECRET, startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
+import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
+import { sleep } from '../helpers/time';
 
 /** Supertest request carrying a client's cookie and CSRF token, for bodies TestClient would not send. */
 function as(client: TestClient, app: TestInstance, method: 'post' | 'delete' | 'get', path: string) {
@@ -291,6 +295,72 @@ describe.each([
     });
   });
 
+  describe('cross-site requests', () => {
+    const host = () => new URL(app.url).host;
+
+    test.each([
+      ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }, 'Sec-Fetch-Site: cross-site'],
+      ['Sec-Fetch-Site: same-site (a sibling subdomain or another port)', { 'sec-fetch-site': 'same-site' }, 'Sec-Fetch-Site: same-site'],
+      ['an Origin of another site', { origin: 'https://evil.example' }, 'Origin: https://evil.example'],
+      ['an Origin of the same host on another port', { origin: 'http://127.0.0.1:1' }, 'Origin: http://127.0.0.1:1'],
+      ['Origin: null (a sandboxed frame)', { origin: 'null' }, 'Origin: null'],
+    ])('when a state-changing request carries %s, then 403 cross_site_request naming it, and the session is unchanged', async (_what, headers, named) => {
+      const client = new TestClient();
+      await client.login(app);
+      await client.post(app, '/api/visits');
+
+      const visit = await client.post(app, '/api/visits', undefined, headers);
+      const add = await client.post(app, '/api/cart/items', { productId: 'tea', quantity: 1 }, headers);
+      const revoke = await client.delete(app, '/api/sessions', headers);
+      const logout = await client.post(app, '/api/logout', undefined, headers);
+      const login = await new TestClient().post(app, '/api/login', { username: 'bob', password: DEMO_USERS.bob }, headers);
+
+      for (const res of [visit, add, revoke, logout, login]) {
+        expect([res.status, res.body.error]).toEqual([403, 'cross_site_request']);
+        expect(res.body.message).toContain(named);
+      }
+      expect(login.headers['set-cookie']).toBeUndefined();
+      const view = await client.get(app, '/api/session');
+      expect(view.status).toBe(200);
+      expect(view.body.visits).toBe(1);
+      expect(view.body.cart.items).toEqual([]);
+    });
+
+    test('when a request comes from the page itself (same-origin, or typed: none), then it passes on its token as before', async () => {
+      const client = new TestClient();
+      const own = { origin: `http://${host()}`, 'sec-fetch-site': 'same-origin' };
+
+      const login = await client.post(app, '/api/login', { username: 'carol', password: DEMO_USERS.carol }, own);
+      client.csrfToken = login.body.csrfToken;
+      const visit = await client.post(app, '/api/visits', undefined, { ...own, 'sec-fetch-site': 'none' });
+      const noToken = await client.post(app, '/api/visits', undefined, { ...own, 'x-csrf-token': '' });
+      const logout = await client.post(app, '/api/logout', undefined, own);
+
+      expect(login.status).toBe(200);
+      expect(visit.status).toBe(200);
+      expect(noToken.body.error).toBe('csrf_invalid');
+      expect(logout.status).toBe(204);
+    });
+
+    test('when the Host header has no port (nginx passes $host), then an Origin on the same host name passes', async () => {
+      const res = await request(app.url)
+        .post('/api/login')
+        .set({ host: '127.0.0.1', origin: 'http://127.0.0.1:8080', 'x-forwarded-for': uniqueAddress() })
+        .send({ username: 'alice', password: DEMO_USERS.alice });
+
+      expect(res.status).toBe(200);
+    });
+
+    test('when a cross-site request only reads (GET), then it is answered: links to the app keep working', async () => {
+      const client = new TestClient();
+      await client.login(app);
+
+      const res = await request(app.url).get('/api/session').set({ cookie: `sc.sid=${client.cookie!.value}`, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' });
+
+      expect(res.status).toBe(200);
+    });
+  });
+
   describe('session handles and paths', () => {
     test.each([
       ['too short', 'abc'],
@@ -363,3 +433,218 @@ describe('login brute force across two instances (redis store)', () => {
   });
 });
 
+
+describe('cookie flags (redis store)', () => {
+  let behindProxy: TestInstance;
+  let direct: TestInstance;
+
+  beforeAll(async () => {
+    behindProxy = await startInstance({ INSTANCE_ID: 'abuse-https', TRUST_PROXY: '1' });
+    direct = await startInstance({ INSTANCE_ID: 'abuse-direct', TRUST_PROXY: '0' });
+  });
+  afterAll(async () => {
+    await Promise.all([behindProxy.close(), direct.close()]);
+  });
+
+  const loginOver = (on: TestInstance, proto: string) =>
+    request(on.url).post('/api/login').set({ 'x-forwarded-proto': proto, 'x-forwarded-for': uniqueAddress() }).send({ username: 'alice', password: DEMO_USERS.alice });
+
+  test('when the trusted proxy says https, then the cookie is Secure, HttpOnly, SameSite=Lax, host-only and named sc.sid', async () => {
+    const res = await loginOver(behindProxy, 'https');
+    const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? [])[0] ?? '';
+
+    expect(res.status).toBe(200);
+    expect(cookie).toMatch(/^sc\.sid=s%3A/);
+    const attributes = cookie.split('; ').slice(1);
+    expect(attributes.filter((a) => !a.startsWith('Expires=')).sort()).toEqual(['HttpOnly', 'Path=/', 'SameSite=Lax', 'Secure']);
+    expect(attributes.filter((a) => a.startsWith('Expires='))).toHaveLength(1);
+  });
+
+  test('when the request is plain http, or X-Forwarded-Proto comes from an untrusted client, then the cookie is not Secure', async () => {
+    const plain = await loginOver(behindProxy, 'http');
+    const spoofed = await loginOver(direct, 'https');
+
+    for (const res of [plain, spoofed]) {
+      expect(res.status).toBe(200);
+      expect(res.headers['set-cookie']?.[0]).toMatch(/; HttpOnly/);
+      expect(res.headers['set-cookie']?.[0]).not.toMatch(/Secure/);
+    }
+  });
+});
+
+describe('login rate limiting while Redis is unreachable (redis store)', () => {
+  let owned: OwnedRedis;
+  let app: TestInstance;
+
+  beforeAll(async () => {
+    owned = await startOwnedRedis();
+    app = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'abuse-outage', TRUST_PROXY: '1', LOGIN_MAX_FAILURES: '3' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await owned.destroy();
+  });
+
+  test('when Redis stops, then login fails closed (503 redis_unavailable, the right password included, nothing checked), and once it is back the limit holds again', async () => {
+    const address = uniqueAddress();
+    const before = [(await wrongLogin(app, address)).status, (await wrongLogin(app, address)).status];
+
+    await owned.stop();
+    const during = [];
+    for (const attempt of [wrongLogin, rightLogin, wrongLogin, wrongLogin, wrongLogin]) during.push(await attempt(app, address));
+    await owned.start();
+    // The first answers after the restart may still be 503 (reconnecting, scripts reloading).
+    let first = await wrongLogin(app, address);
+    for (const deadline = Date.now() + 5000; first.status === 503 && Date.now() < deadline; ) {
+      await sleep(100);
+      first = await wrongLogin(app, address);
+    }
+    // This Redis keeps nothing across a restart, so the count starts again (the cluster's AOF keeps it).
+    const after = [first.status, (await wrongLogin(app, address)).status, (await wrongLogin(app, address)).status];
+    const blocked = await rightLogin(app, address);
+
+    expect(before).toEqual([401, 401]);
+    for (const res of during) {
+      expect([res.status, res.body.error, res.headers['retry-after']]).toEqual([503, 'redis_unavailable', '1']);
+      expect(res.headers['set-cookie']).toBeUndefined();
+    }
+    expect(after).toEqual([401, 401, 401]);
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error).toBe('too_many_attempts');
+  });
+
+  test('when an instance started while Redis was down, then once Redis answers its very first login attempt is counted and answered (not a 503)', async () => {
+    await owned.stop();
+    const cold = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'abuse-cold', TRUST_PROXY: '1', LOGIN_MAX_FAILURES: '3' }, { waitForRedis: false });
+    try {
+      await sleep(1500); // the limiter's start-up script load has failed by now (REDIS_COMMAND_TIMEOUT_MS)
+      await owned.start();
+      for (const deadline = Date.now() + 5000; (await request(cold.url).get('/readyz')).status !== 200 && Date.now() < deadline; ) await sleep(100);
+      const address = uniqueAddress();
+
+      const first = await wrongLogin(cold, address);
+      const next = [(await wrongLogin(cold, address)).status, (await wrongLogin(cold, address)).status, (await wrongLogin(cold, address)).status];
+
+      expect(first.status).toBe(401);
+      expect(next).toEqual([401, 401, 429]);
+    } finally {
+      await cold.close();
+    }
+  });
+});
+
+/** The rules of redis/session-app.acl, as redis/start.sh passes them to redis-server. */
+function appUserRules(): string[] {
+  const text = readFileSync(path.resolve(__dirname, '../../redis/session-app.acl'), 'utf8');
+  return text.replace(/#.*$/gm, '').split(/\s+/).filter((word) => word.length > 0);
+}
+
+describe('the Redis ACL user of redis/session-app.acl (redis store)', () => {
+  const username = `session-app-test-${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(16).toString('hex');
+  let admin: Redis;
+  let app: TestInstance;
+
+  beforeAll(async () => {
+    admin = new Redis(testRedisUrl());
+    for (const rule of appUserRules()) {
+      try {
+        await admin.acl('SETUSER', username, rule);
+      } catch (err) {
+        // A command this Redis does not have (CLIENT SETINFO before 7.2) cannot be granted, nor sent by the app.
+        const command = rule.replace(/^\+/, '');
+        if ((await admin.call('COMMAND', 'INFO', command) as unknown[])[0] !== null) throw err;
+      }
+    }
+    await admin.acl('SETUSER', username, 'on', `>${password}`);
+    await admin.acl('LOG', 'RESET');
+    app = await startInstance({ INSTANCE_ID: 'abuse-acl', TRUST_PROXY: '1', REDIS_USERNAME: username, REDIS_PASSWORD: password });
+  });
+  afterAll(async () => {
+    await app.close();
+    await admin.acl('DELUSER', username);
+    await admin.quit();
+  });
+
+  test('when the app runs as that user, then every route works and Redis logs no refused command or key', async () => {
+    const address = uniqueAddress();
+    const phone = new TestClient();
+    const laptop = new TestClient();
+
+    const statuses: Record<string, number> = {};
+    statuses['failed login'] = (await wrongLogin(app, address, 'bob')).status;
+    statuses['login'] = (await rightLogin(app, address, 'bob')).status;
+    await phone.login(app, 'bob');
+    await laptop.login(app, 'bob');
+    statuses['GET /api/session'] = (await laptop.get(app, '/api/session')).status;
+    statuses['POST /api/visits'] = (await laptop.post(app, '/api/visits')).status;
+    statuses['POST /api/cart/items'] = (await laptop.post(app, '/api/cart/items', { productId: 'tea', quantity: 2 })).status;
+    statuses['DELETE /api/cart/items/tea'] = (await laptop.delete(app, '/api/cart/items/tea')).status;
+    statuses['GET /api/cart'] = (await laptop.get(app, '/api/cart')).status;
+    const listing = await laptop.get(app, '/api/sessions');
+    statuses['GET /api/sessions'] = listing.status;
+    const other = (listing.body.sessions as { handle: string; current: boolean }[]).find((s) => !s.current)!;
+    statuses['DELETE /api/sessions/:handle'] = (await laptop.delete(app, `/api/sessions/${other.handle}`)).status;
+    statuses['revoked session'] = (await phone.get(app, '/api/session')).status;
+    statuses['DELETE /api/sessions'] = (await laptop.delete(app, '/api/sessions')).status;
+    statuses['GET /api/cluster'] = (await request(app.url).get('/api/cluster')).status;
+    statuses['GET /readyz'] = (await request(app.url).get('/readyz')).status;
+    statuses['POST /api/logout'] = (await laptop.post(app, '/api/logout')).status;
+    statuses['logged-out cookie'] = (await laptop.get(app, '/api/session')).status;
+    const refused = (await admin.acl('LOG')) as unknown[][];
+
+    expect(statuses).toEqual({
+      'failed login': 401,
+      login: 200,
+      'GET /api/session': 200,
+      'POST /api/visits': 200,
+      'POST /api/cart/items': 200,
+      'DELETE /api/cart/items/tea': 200,
+      'GET /api/cart': 200,
+      'GET /api/sessions': 200,
+      'DELETE /api/sessions/:handle': 204,
+      'revoked session': 401,
+      'DELETE /api/sessions': 204,
+      'GET /api/cluster': 200,
+      'GET /readyz': 200,
+      'POST /api/logout': 204,
+      'logged-out cookie': 401,
+    });
+    expect(refused.map((entry) => entry.map(String).join(' ')).filter((line) => line.includes(username))).toEqual([]);
+  });
+
+  test('when that user tries anything else, then Redis refuses it: FLUSHALL, CONFIG, KEYS, DEBUG, ACL, and keys outside its patterns', async () => {
+    const asApp = new Redis(testRedisUrl(), { username, password, enableReadyCheck: false, maxRetriesPerRequest: 0 });
+    const attempts: [string, ...string[]][] = [
+      ['FLUSHALL'],
+      ['CONFIG', 'GET', 'maxmemory'],
+      ['KEYS', '*'],
+      ['SCAN', '0'],
+      ['DEBUG', 'SLEEP', '0'],
+      ['ACL', 'WHOAMI'],
+      ['SET', 'somebody-else:key', 'x'],
+      ['GET', 'somebody-else:key'],
+      ['EVAL', "return redis.call('GET', KEYS[1])", '1', 'somebody-else:key'],
+    ];
+
+    const answers: Record<string, string> = {};
+    const dryRuns: Record<string, string> = {};
+    for (const [command, ...args] of attempts) {
+      const attempt = [command, ...args].join(' ');
+      answers[attempt] = await asApp.call(command, ...args).then(
+        (reply) => `allowed: ${String(reply)}`,
+        (err: Error) => err.message.split(' ')[0]!,
+      );
+      // What the ACL alone says (DEBUG is also refused by enable-debug-command, before the ACL is asked).
+      dryRuns[attempt] = String(await admin.call('ACL', 'DRYRUN', username, command, ...args));
+    }
+    const ownKey = await asApp.call('SET', `sess:acl-test-${username}`, 'x', 'PX', '1000');
+    asApp.disconnect();
+
+    for (const [attempt, answer] of Object.entries(answers)) {
+      expect([attempt, answer]).toEqual([attempt, attempt.startsWith('DEBUG') ? 'ERR' : 'NOPERM']);
+      expect([attempt, dryRuns[attempt]]).toEqual([attempt, expect.stringMatching(/^This user has no permissions to (run|access)/)]);
+    }
+    expect(ownKey).toBe('OK');
+  });
+});

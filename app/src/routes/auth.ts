@@ -16,20 +16,37 @@ const credentials = z.strictObject({
 
 /**
  * rate-limit-redis loads its Lua scripts once, at start-up; if Redis was unreachable then, it keeps the
- * failed load forever. Reload them after a failure so login limits work again once Redis is back.
+ * failed load forever. A failed load is noted and retried by the next attempt before it counts, so the
+ * first login after Redis returns is counted and answered, not refused with a 503. (A script missing from
+ * a restarted or promoted Redis is rate-limit-redis's own NOSCRIPT case: it loads it again itself.)
+ * While Redis is unreachable the reload fails too, and the attempt gets a 503: login fails closed.
  */
 class RecoveringRateLimitStore extends RateLimitRedisStore {
+  private loadFailed = false;
+
+  override loadIncrementScript(key?: string): Promise<string> {
+    return this.noteFailure(super.loadIncrementScript(key));
+  }
+
+  override loadGetScript(key?: string): Promise<string> {
+    return this.noteFailure(super.loadGetScript(key));
+  }
+
   override async increment(key: string) {
-    try {
-      return await super.increment(key);
-    } catch (err) {
+    if (this.loadFailed) {
+      this.loadFailed = false;
       this.incrementScriptSha = this.loadIncrementScript();
       this.getScriptSha = this.loadGetScript();
-      // A failed reload is retried on the next attempt; it must not become an unhandled rejection.
-      this.incrementScriptSha.catch(() => undefined);
-      this.getScriptSha.catch(() => undefined);
-      throw err;
     }
+    return super.increment(key);
+  }
+
+  private noteFailure(loading: Promise<string>): Promise<string> {
+    // Noted here, and so never an unhandled rejection; whoever awaits the load still gets the error.
+    loading.catch(() => {
+      this.loadFailed = true;
+    });
+    return loading;
   }
 }
 

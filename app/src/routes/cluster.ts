@@ -36,6 +36,7 @@ class SentinelProbe {
         new Redis({
           host,
           port,
+          username: config.sentinelUsername,
           password: config.sentinelPassword,
           lazyConnect: true,
           enableOfflineQueue: false,

@@ -38,18 +38,23 @@ const SCRIPTS = {
     if #out > tonumber(ARGV[3]) then return {'too_large', #out} end
     redis.call('SET', KEYS[1], out, 'KEEPTTL')
     return {'ok', cjson.encode(s.cart)}` },
-  // KEYS: session, user index. ARGV: expiresAt (ms), expires as ISO text, lastSeenAt (ms), sid
+  // KEYS: session, user index. ARGV: expiresAt (ms), lastSeenAt (ms), sid, expires as ISO text
   extend: { keys: 2, lua: `
     local raw = redis.call('GET', KEYS[1])
     if not raw then
-      redis.call('ZREM', KEYS[2], ARGV[4])
+      redis.call('ZREM', KEYS[2], ARGV[3])
       return 0
     end
     local s = cjson.decode(raw)
-    s.lastSeenAt = tonumber(ARGV[3])
-    s.cookie.expires = ARGV[2]
+    if type(s.expires) == 'number' then
+      s.expires = tonumber(ARGV[1])
+      s.seen = tonumber(ARGV[2])
+    else -- stored before the compact shape: express-session's own JSON (see parseSession)
+      s.cookie.expires = ARGV[4]
+      s.lastSeenAt = tonumber(ARGV[2])
+    end
     redis.call('SET', KEYS[1], cjson.encode(s), 'PXAT', ARGV[1])
-    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
     -- the index lives as long as its longest-lived session (PEXPIRETIME is -1 when no TTL is set)
     if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[1]) then
       redis.call('PEXPIREAT', KEYS[2], ARGV[1])
@@ -64,6 +69,69 @@ const SCRIPTS = {
     end
     return 1` },
 } as const;
+
+/*
+ * The stored shape (docs/architecture.md, "The session blob"). express-session would store its whole cookie
+ * with every session, though only the expiry differs from one session to the next: the blob keeps that as
+ * `expires` (epoch ms, the key's PEXPIRETIME), and the other cookie fields under `cookie` only when they
+ * differ from COOKIE_DEFAULTS, the app's cookie options. The longest field names are shortened; every other
+ * field is stored under its own name, so a field added to SessionData needs nothing here.
+ */
+const STORED_NAMES: Partial<Record<string, string>> = {
+  csrfToken: 'csrf',
+  createdAt: 'created',
+  lastSeenAt: 'seen',
+  absoluteExpiresAt: 'absolute',
+  createdBy: 'by',
+  userAgent: 'ua',
+};
+const SESSION_NAMES: Partial<Record<string, string>> = Object.fromEntries(Object.entries(STORED_NAMES).map(([name, stored]) => [stored, name]));
+const TAKEN_NAMES = new Set(['expires', 'cookie', ...Object.keys(SESSION_NAMES)]);
+
+/** app.ts's cookie over http; `secure: 'auto'` makes it Secure over https, and then the blob says so. */
+const COOKIE_DEFAULTS: Record<string, unknown> = {
+  path: '/',
+  httpOnly: true,
+  secure: false,
+  sameSite: 'lax',
+  domain: undefined,
+  priority: undefined,
+  partitioned: undefined,
+};
+
+function stringifySession(sess: SessionData): string {
+  const stored: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(sess)) {
+    if (name === 'cookie') continue;
+    const storedName = STORED_NAMES[name];
+    if (storedName === undefined && TAKEN_NAMES.has(name)) throw new Error(`session field "${name}" clashes with a stored name`);
+    stored[storedName ?? name] = value;
+  }
+  stored.expires = cookieExpiry(sess);
+  const cookie = sess.cookie as unknown as Record<string, unknown>;
+  const differing = Object.keys(COOKIE_DEFAULTS).filter((name) => cookie[name] !== undefined && cookie[name] !== COOKIE_DEFAULTS[name]);
+  if (differing.length > 0) stored.cookie = Object.fromEntries(differing.map((name) => [name, cookie[name]]));
+  return JSON.stringify(stored);
+}
+
+function parseSession(json: string): SessionData {
+  const stored = JSON.parse(json) as Record<string, unknown>;
+  // Stored before the compact shape (until those sessions expire): express-session's own JSON.
+  if (typeof stored.expires !== 'number') return stored as unknown as SessionData;
+  const { expires, cookie, ...fields } = stored;
+  const sess: Record<string, unknown> = {};
+  for (const [storedName, value] of Object.entries(fields)) sess[SESSION_NAMES[storedName] ?? storedName] = value;
+  sess.cookie = {
+    ...COOKIE_DEFAULTS,
+    ...(cookie as Record<string, unknown> | undefined),
+    expires: new Date(expires),
+    // What express-session's touch() resets the expiry to from now: the remaining life leaves it where it is.
+    originalMaxAge: expires - Date.now(),
+  };
+  return sess as unknown as SessionData;
+}
+
+const sessionSerializer = { stringify: stringifySession, parse: parseSession };
 
 type ScriptCommands = {
   [K in keyof typeof SCRIPTS]: (...args: (string | number)[]) => Promise<unknown>;
@@ -96,7 +164,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   constructor(redis: Redis) {
     // disableTouch: express-session would EXPIRE on every read and move the TTL away from the cookie's
     // expiry; the app extends sessions itself, lazily, with `extend`.
-    super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true });
+    super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true, serializer: sessionSerializer });
     for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
       // Several stores (one per app in a test process) may share one client: define each script once.
       if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: keys });
@@ -113,7 +181,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     const expiresAt = cookieExpiry(sess as ParsedSession);
     try {
       if (expiresAt <= Date.now()) await this.redis.del(SESSION_PREFIX + sid);
-      else await this.redis.set(SESSION_PREFIX + sid, JSON.stringify(sess), 'PXAT', expiresAt);
+      else await this.redis.set(SESSION_PREFIX + sid, stringifySession(sess), 'PXAT', expiresAt);
       cb?.();
     } catch (err) {
       if (!cb) throw err;
@@ -143,14 +211,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
-    const done = await this.redis.extend(
-      SESSION_PREFIX + sid,
-      userIndexKey(userId),
-      expiresAt,
-      new Date(expiresAt).toISOString(),
-      lastSeenAt,
-      sid,
-    );
+    const done = await this.redis.extend(SESSION_PREFIX + sid, userIndexKey(userId), expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString());
     return Number(done) === 1;
   }
 
@@ -160,21 +221,22 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   async listForUser(userId: string): Promise<StoredSession[]> {
     const key = userIndexKey(userId);
-    const sids = await this.redis.zrangebyscore(key, Date.now(), '+inf');
-    if (sids.length === 0) return [];
-    const blobs = await this.redis.mget(sids.map((sid) => SESSION_PREFIX + sid));
-    const live: StoredSession[] = [];
+    const now = Date.now();
+    // The whole index in one read: an entry whose score (its session's expiry) has passed is pruned unread.
+    const entries = await this.redis.zrangebyscore(key, '-inf', '+inf', 'WITHSCORES');
+    const sids: string[] = [];
     const gone: string[] = [];
+    for (let i = 0; i < entries.length; i += 2) (Number(entries[i + 1]) >= now ? sids : gone).push(entries[i]!);
+    const blobs = sids.length > 0 ? await this.redis.mget(sids.map((sid) => SESSION_PREFIX + sid)) : [];
+    const live: StoredSession[] = [];
     blobs.forEach((raw, i) => {
       const sid = sids[i]!;
-      const stored = raw ? toStoredSession(sid, JSON.parse(raw) as ParsedSession) : null;
+      const stored = raw ? toStoredSession(sid, parseSession(raw) as ParsedSession) : null;
       if (stored) live.push(stored);
       else gone.push(sid);
     });
-    // Prune what expired or vanished, and anything whose score already passed, so the index stays bounded.
-    const pipeline = this.redis.pipeline().zremrangebyscore(key, '-inf', Date.now());
-    if (gone.length > 0) pipeline.zrem(key, ...gone);
-    await pipeline.exec();
+    // Pruning keeps the index bounded; a listing that finds nothing to prune writes nothing.
+    if (gone.length > 0) await this.redis.zrem(key, ...gone);
     return live;
   }
 

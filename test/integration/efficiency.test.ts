@@ -1,0 +1,212 @@
+import Redis from 'ioredis';
+import { measureSessionMemory } from '../../loadtest/tools/session-memory';
+import { TestClient } from '../helpers/client';
+import { setSessionCookie } from '../helpers/cookies';
+import { startInstance, type TestInstance } from '../helpers/instance';
+import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
+import { sleep } from '../helpers/time';
+
+/*
+ * What requests and sessions cost Redis, as Redis itself counts it, on a redis-server of this file's own:
+ * INFO commandstats and used_memory are server-wide, and the other files run in parallel on the suite's Redis.
+ * Commands are counted by commandstats (those a Lua script runs included). A write is a command Redis
+ * flags `write` (COMMAND INFO): SET, DEL, ZADD, ZREM, ZREMRANGEBYSCORE, PEXPIREAT, … also when a script runs
+ * it; EVALSHA itself is not a write, what it runs is counted.
+ */
+jest.setTimeout(60_000);
+
+let owned: OwnedRedis;
+let redis: Redis;
+let app: TestInstance;
+
+beforeAll(async () => {
+  owned = await startOwnedRedis();
+  redis = new Redis(owned.url);
+  // Idle 30 min, extended at most once a minute (the defaults, spelled out): no read below extends.
+  app = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency', SESSION_IDLE_TIMEOUT_S: '1800', SESSION_TOUCH_AFTER_S: '60' });
+});
+afterAll(async () => {
+  await app.close();
+  redis.disconnect();
+  await owned.destroy();
+});
+
+async function commandCalls(): Promise<Map<string, number>> {
+  const info = await redis.info('commandstats');
+  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
+/** How many times Redis ran each command while `act` ran. */
+async function commandsDuring(act: () => Promise<void>): Promise<Map<string, number>> {
+  const before = await commandCalls();
+  await act();
+  const after = await commandCalls();
+  const during = new Map<string, number>();
+  for (const [name, calls] of after) {
+    // The INFO that read `before` is counted in `after`.
+    const delta = calls - (before.get(name) ?? 0) - (name === 'info' ? 1 : 0);
+    if (delta > 0) during.set(name, delta);
+  }
+  return during;
+}
+
+const total = (calls: Map<string, number>) => [...calls.values()].reduce((sum, n) => sum + n, 0);
+
+async function writes(calls: Map<string, number>): Promise<number> {
+  const names = [...calls.keys()];
+  if (names.length === 0) return 0;
+  const infos = (await redis.command('INFO', ...names)) as [string, number, string[]][];
+  return names.reduce((sum, name, i) => sum + (infos[i]?.[2].includes('write') ? calls.get(name)! : 0), 0);
+}
+
+const summary = (calls: Map<string, number>) => [...calls].map(([name, n]) => `${name}=${n}`).join(' ');
+
+describe('Redis work per request', () => {
+  test('when a logged-in client reads its session 200 times, then Redis runs at most 1.05 commands per read', async () => {
+    const client = new TestClient();
+    await client.login(app, 'alice');
+    const statuses: number[] = [];
+
+    const calls = await commandsDuring(async () => {
+      for (let i = 0; i < 200; i++) statuses.push((await client.get(app, '/api/session')).status);
+    });
+
+    console.log(`200 reads of GET /api/session: ${(total(calls) / 200).toFixed(3)} Redis commands per read (${summary(calls)})`);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(calls.get('get')).toBeGreaterThanOrEqual(200); // the count sees the reads
+    expect(total(calls) / 200).toBeLessThanOrEqual(1.05);
+  });
+
+  test('when requests change nothing (GET session, cart, sessions), then Redis writes at most 0.02 times per request', async () => {
+    const laptop = new TestClient('sc.sid', 'laptop');
+    const phone = new TestClient('sc.sid', 'phone');
+    await laptop.login(app, 'bob');
+    await phone.login(app, 'bob');
+    await laptop.post(app, '/api/cart/items', { productId: 'tea', quantity: 2 });
+    const statuses: number[] = [];
+
+    const calls = await commandsDuring(async () => {
+      for (let i = 0; i < 70; i++) {
+        for (const path of ['/api/session', '/api/cart', '/api/sessions']) statuses.push((await laptop.get(app, path)).status);
+      }
+    });
+    const written = await writes(calls);
+
+    console.log(`210 no-op requests: ${(written / 210).toFixed(3)} Redis writes per request (${summary(calls)})`);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(total(calls)).toBeGreaterThanOrEqual(210);
+    expect(written / 210).toBeLessThanOrEqual(0.02);
+  });
+
+  test('when requests do change the session, then each counts as at least one write (the count sees writes)', async () => {
+    const client = new TestClient();
+    await client.login(app, 'carol');
+
+    const calls = await commandsDuring(async () => {
+      for (let i = 0; i < 10; i++) await client.post(app, '/api/visits');
+    });
+
+    expect(await writes(calls)).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('Redis memory per session', () => {
+  test('when 20 000 typical sessions are stored (logged in, clicked, a two-item cart), then used_memory grows by at most 512 bytes per session', async () => {
+    const measuring = new Redis(owned.url);
+
+    const result = await measureSessionMemory(measuring, 20_000).finally(() => measuring.disconnect());
+
+    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index; stored: ${result.sample}`);
+    expect(result.sessionBytes).toBeGreaterThan(100); // the measurement sees the sessions
+    expect(result.sessionBytes).toBeLessThanOrEqual(512);
+  });
+});
+
+describe('the stored session', () => {
+  test('when a session is stored, changed and extended, then its blob carries its expiry as the key does and no cookie fields common to every session', async () => {
+    const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-touch', SESSION_TOUCH_AFTER_S: '1' });
+    try {
+      const client = new TestClient();
+      const login = await client.login(touching, 'alice');
+      const key = `sess:${client.sessionId()}`;
+      const atLogin = JSON.parse((await redis.get(key))!);
+      const expireAtLogin = await redis.pexpiretime(key);
+      await client.post(touching, '/api/visits');
+      await client.post(touching, '/api/cart/items', { productId: 'tea', quantity: 2 });
+      await sleep(1100);
+      const extended = await client.get(touching, '/api/session');
+      const afterExtension = JSON.parse((await redis.get(key))!);
+
+      expect(atLogin.cookie).toBeUndefined();
+      for (const longName of ['csrfToken', 'createdAt', 'lastSeenAt', 'absoluteExpiresAt', 'createdBy', 'userAgent']) expect(atLogin).not.toHaveProperty(longName);
+      expect(atLogin).toMatchObject({
+        user: login.body.user,
+        created: Date.parse(login.body.session.createdAt),
+        seen: Date.parse(login.body.session.lastSeenAt),
+        absolute: Date.parse(login.body.session.absoluteExpiresAt),
+        expires: setSessionCookie(login)!.expires,
+        visits: 0,
+        by: 'efficiency-touch',
+        ua: 'jest-test-client',
+        ip: '127.0.0.1',
+      });
+      expect(atLogin.expires).toBe(expireAtLogin);
+      expect(extended.status).toBe(200);
+      expect(afterExtension).toMatchObject({
+        visits: 1,
+        cart: { tea: 2 },
+        seen: Date.parse(extended.body.lastSeenAt),
+        expires: setSessionCookie(extended)!.expires,
+      });
+      expect(afterExtension.expires).toBeGreaterThan(atLogin.expires);
+      expect(afterExtension.expires).toBe(await redis.pexpiretime(key));
+    } finally {
+      await touching.close();
+    }
+  });
+
+  test("when a session was stored in express-session's own JSON (before the compact shape), then it is still read, changed, extended and listed", async () => {
+    const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-legacy', SESSION_TOUCH_AFTER_S: '1' });
+    try {
+      const client = new TestClient();
+      const login = await client.login(touching, 'carol');
+      const key = `sess:${client.sessionId()}`;
+      const compact = JSON.parse((await redis.get(key))!);
+      // As if stored 10 s ago: due for an extension, which moves the expiry on.
+      const storedExpiry = compact.expires - 10_000;
+      const legacy = {
+        cookie: { originalMaxAge: 1_800_000, expires: new Date(storedExpiry).toISOString(), secure: false, httpOnly: true, path: '/', sameSite: 'lax' },
+        user: compact.user,
+        csrfToken: login.body.csrfToken,
+        createdAt: compact.created,
+        lastSeenAt: compact.seen - 10_000,
+        absoluteExpiresAt: compact.absolute,
+        visits: 4,
+        cart: { mug: 1 },
+        createdBy: 'old-app',
+        userAgent: 'old-browser',
+        ip: '127.0.0.1',
+      };
+      await redis.set(key, JSON.stringify(legacy), 'PXAT', storedExpiry);
+
+      const read = await client.get(touching, '/api/session');
+      const stored = JSON.parse((await redis.get(key))!);
+      const clicked = await client.post(touching, '/api/visits');
+      const listed = await client.get(touching, '/api/sessions');
+
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ visits: 4, cart: { items: [{ productId: 'mug', quantity: 1 }] }, createdBy: 'old-app' });
+      const extendedTo = setSessionCookie(read)!.expires!;
+      expect(extendedTo).toBeGreaterThan(storedExpiry);
+      expect(stored.cookie.expires).toBe(new Date(extendedTo).toISOString());
+      expect(stored.lastSeenAt).toBe(Date.parse(read.body.lastSeenAt));
+      expect(await redis.pexpiretime(key)).toBe(extendedTo);
+      expect(clicked.body.visits).toBe(5);
+      expect(listed.body.sessions).toContainEqual(
+        expect.objectContaining({ current: true, userAgent: 'old-browser', createdBy: 'old-app', idleExpiresAt: new Date(extendedTo).toISOString() }),
+      );
+    } finally {
+      await touching.close();
+    }
+  });
+});
