@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health';
 import { sessionRoutes } from './routes/session';
 import { sessionsRoutes } from './routes/sessions';
 import { instrumentStore } from './session/instrument';
+import { sessionCookieOptions } from './session/lifecycle';
 import { MemorySessionStore } from './session/memory-store';
 import { RedisSessionStore } from './session/redis-store';
 import type { SessionStore } from './session/types';
@@ -50,7 +51,8 @@ const PUBLIC_DIR = [path.resolve(__dirname, '../public'), path.resolve(__dirname
 export function createApp({ config, logger, redis, processMetrics = false }: AppDeps): ClusterApp {
   if (config.store === 'redis' && !redis) throw new Error('createApp: a Redis client is required when SESSION_STORE=redis');
   const metrics = createMetrics(config.instanceId, processMetrics);
-  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!) : new MemorySessionStore(), metrics);
+  const cookie = sessionCookieOptions(config);
+  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie) : new MemorySessionStore(), metrics);
   const deps = { config, store, metrics };
   let draining = false;
 
@@ -123,12 +125,7 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
       // The app re-issues the cookie itself when it extends a session (lifecycle.ts), so the cookie's
       // expiry and the Redis TTL move together, and only when they need to.
       rolling: false,
-      cookie: {
-        httpOnly: true,
-        sameSite: config.session.sameSite,
-        secure: 'auto', // Secure when the request came over https (X-Forwarded-Proto from nginx)
-        maxAge: Math.min(config.session.idleTimeoutMs, config.session.absoluteTimeoutMs),
-      },
+      cookie: { ...cookie, maxAge: Math.min(config.session.idleTimeoutMs, config.session.absoluteTimeoutMs) },
     }),
   );
   api.use(authRoutes({ ...deps, redis, logger }));

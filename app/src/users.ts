@@ -33,10 +33,18 @@ async function verifyPassword(password: string, encoded: string): Promise<boolea
   return timingSafeEqual(actual, expected);
 }
 
+const publicFields = (user: DemoUser): SessionUser => ({ id: user.id, username: user.username, displayName: user.displayName });
+
 /** The user these credentials belong to, or null. */
 export async function authenticate(username: string, password: string): Promise<SessionUser | null> {
   const user = USERS.find((u) => u.username === username.toLowerCase());
   const ok = await verifyPassword(password, user?.passwordHash ?? DECOY_HASH);
   if (!user || !ok) return null;
-  return { id: user.id, username: user.username, displayName: user.displayName };
+  return publicFields(user);
+}
+
+/** The user a session names (sessions store the id alone), or null when no such user exists (any more). */
+export function userById(id: string): SessionUser | null {
+  const user = USERS.find((u) => u.id === id);
+  return user ? publicFields(user) : null;
 }

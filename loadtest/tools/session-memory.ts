@@ -1,8 +1,9 @@
 // How much Redis memory one typical session costs: stores N sessions through the Redis store's own code (the
 // login's SET … PXAT, three clicks and a two-item cart through its Lua scripts, then the per-user index), many
-// at a time so ioredis pipelines them, and divides the growth of INFO memory `used_memory` by N.
+// at a time so ioredis pipelines them, and divides the growth of INFO memory `used_memory` by N. The typical
+// session is a desktop browser's: its user agent, and an IPv4 address.
 //
-//   npx tsx loadtest/tools/session-memory.ts [--sessions 100000] [--redis redis://127.0.0.1:6379] [--user-agent 'Mozilla/5.0 …']
+//   npx tsx loadtest/tools/session-memory.ts [--sessions 100000] [--redis redis://127.0.0.1:6379] [--user-agent 'jest-test-client']
 //
 // Without --redis it starts a throw-away redis-server of its own (from PATH), so nothing else moves
 // used_memory. With --redis, use a Redis nobody else is writing to; the sessions it made are deleted at the end.
@@ -11,17 +12,17 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Cookie, type SessionData } from 'express-session';
 import Redis from 'ioredis';
+import { loadConfig } from '../../app/src/config';
+import { sessionCookieOptions } from '../../app/src/session/lifecycle';
 import { RedisSessionStore, SESSION_PREFIX } from '../../app/src/session/redis-store';
+import { DEMO_USER_IDS } from '../../app/src/users';
 import { startOwnedRedis } from '../../test/helpers/redis-server';
 
-/** What the test client and this tool send; a desktop browser's is about 110 characters. */
-export const TYPICAL_USER_AGENT = 'jest-test-client';
-
-const USERS = [
-  { id: 'u-alice', username: 'alice', displayName: 'Alice' },
-  { id: 'u-bob', username: 'bob', displayName: 'Bob' },
-  { id: 'u-carol', username: 'carol', displayName: 'Carol' },
-];
+/** Chrome on Linux (101 characters, four `/`); the test client sends 'jest-test-client'. */
+export const TYPICAL_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+const TYPICAL_IP = '198.51.100.23';
+/** The app's cookie with its default configuration: what the store leaves out of every blob. */
+const COOKIE_OPTIONS = sessionCookieOptions(loadConfig({}));
 const IDLE_MS = 1_800_000;
 const ABSOLUTE_MS = 28_800_000;
 const MAX_BYTES = 10_240;
@@ -44,12 +45,12 @@ const ceilToSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 function typicalSession(i: number, userAgent: string): { sid: string; sess: SessionData } {
   const now = Date.now();
   const absoluteExpiresAt = ceilToSecond(now + ABSOLUTE_MS);
-  const cookie = Object.assign(new Cookie(), { path: '/', httpOnly: true, sameSite: 'lax', secure: false } as const);
+  // As express-session makes it for a login over https: `secure: 'auto'` turns into true.
+  const cookie = Object.assign(new Cookie(), { ...COOKIE_OPTIONS, secure: true });
   cookie.expires = new Date(Math.min(ceilToSecond(now + IDLE_MS), absoluteExpiresAt));
   const sess: SessionData = {
     cookie,
-    user: USERS[i % USERS.length]!,
-    csrfToken: randomBytes(24).toString('base64url'),
+    userId: DEMO_USER_IDS[i % DEMO_USER_IDS.length]!,
     createdAt: now,
     lastSeenAt: now,
     absoluteExpiresAt,
@@ -57,7 +58,7 @@ function typicalSession(i: number, userAgent: string): { sid: string; sess: Sess
     cart: {},
     createdBy: `app-${(i % 3) + 1}`,
     userAgent,
-    ip: '127.0.0.1',
+    ip: TYPICAL_IP,
   };
   return { sid: randomBytes(24).toString('base64url'), sess };
 }
@@ -79,7 +80,7 @@ async function inBatches(count: number, each: (i: number) => Promise<unknown>): 
 
 /** Stores `count` typical sessions on `redis`, measures, and deletes them again. */
 export async function measureSessionMemory(redis: Redis, count: number, userAgent = TYPICAL_USER_AGENT): Promise<SessionMemory> {
-  const store = new RedisSessionStore(redis);
+  const store = new RedisSessionStore(redis, COOKIE_OPTIONS);
   const sessions = Array.from({ length: count }, (_, i) => typicalSession(i, userAgent));
   const before = await usedMemory(redis);
   await inBatches(count, async (i) => {
@@ -92,13 +93,13 @@ export async function measureSessionMemory(redis: Redis, count: number, userAgen
   const withSessions = await usedMemory(redis);
   await inBatches(count, (i) => {
     const { sid, sess } = sessions[i]!;
-    return store.register(sess.user.id, sid, new Date(sess.cookie.expires!).getTime());
+    return store.register(sess.userId, sid, new Date(sess.cookie.expires!).getTime());
   });
   const withIndex = await usedMemory(redis);
   const sample = (await redis.get(SESSION_PREFIX + sessions[0]!.sid)) ?? '';
 
   await inBatches(Math.ceil(count / BATCH), (b) => redis.del(...sessions.slice(b * BATCH, (b + 1) * BATCH).map(({ sid }) => SESSION_PREFIX + sid)));
-  await redis.del(...USERS.map((u) => `user-sessions:${u.id}`));
+  await redis.del(...DEMO_USER_IDS.map((id) => `user-sessions:${id}`));
   return { sessions: count, sessionBytes: (withSessions - before) / count, indexBytes: (withIndex - withSessions) / count, sample };
 }
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
     console.log(`redis ${server}, ${count} sessions, user agent ${JSON.stringify(args['user-agent'])}`);
     console.log(`stored session (${Buffer.byteLength(result.sample)} bytes): ${result.sample}`);
     console.log(`used_memory per session: ${result.sessionBytes.toFixed(1)} bytes (sess:<id> keys)`);
-    console.log(`  + per-user index:       ${result.indexBytes.toFixed(1)} bytes (user-sessions:<userId>, ${USERS.length} users)`);
+    console.log(`  + per-user index:       ${result.indexBytes.toFixed(1)} bytes (user-sessions:<userId>, ${DEMO_USER_IDS.length} users)`);
   } finally {
     redis.disconnect();
     await owned?.destroy();

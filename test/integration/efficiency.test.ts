@@ -1,8 +1,12 @@
+import { promisify } from 'node:util';
+import type { Request } from 'express';
+import type { SessionData } from 'express-session';
 import Redis from 'ioredis';
-import { measureSessionMemory } from '../../loadtest/tools/session-memory';
-import { TestClient } from '../helpers/client';
+import { measureSessionMemory, TYPICAL_USER_AGENT } from '../../loadtest/tools/session-memory';
+import { csrfToken } from '../../app/src/session/csrf';
+import { DEMO_USERS, TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
-import { startInstance, type TestInstance } from '../helpers/instance';
+import { startInstance, TEST_SECRET, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
 import { sleep } from '../helpers/time';
 
@@ -111,18 +115,23 @@ describe('Redis work per request', () => {
 });
 
 describe('Redis memory per session', () => {
-  test('when 20 000 typical sessions are stored (logged in, clicked, a two-item cart), then used_memory grows by at most 512 bytes per session', async () => {
+  test("when 20 000 typical sessions are stored (a desktop browser's user agent and an IPv4 address; three clicks, a two-item cart), then used_memory grows by at most 512 bytes per session", async () => {
     const measuring = new Redis(owned.url);
 
-    const result = await measureSessionMemory(measuring, 20_000).finally(() => measuring.disconnect());
+    const result = await measureSessionMemory(measuring, 20_000, TYPICAL_USER_AGENT).finally(() => measuring.disconnect());
 
-    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index; stored: ${result.sample}`);
+    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index; stored (${result.sample.length} bytes): ${result.sample}`);
+    expect(TYPICAL_USER_AGENT.length).toBeGreaterThanOrEqual(100);
+    expect(JSON.parse(result.sample)).toMatchObject({ ua: TYPICAL_USER_AGENT, visits: 3, cart: { tea: 2, mug: 1 } });
     expect(result.sessionBytes).toBeGreaterThan(100); // the measurement sees the sessions
     expect(result.sessionBytes).toBeLessThanOrEqual(512);
   });
 });
 
 describe('the stored session', () => {
+  /** A CSRF token as versions before the derived token stored it. */
+  const STORED_TOKEN = 'stored-token-from-an-old-version';
+
   test('when a session is stored, changed and extended, then its blob carries its expiry as the key does and no cookie fields common to every session', async () => {
     const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-touch', SESSION_TOUCH_AFTER_S: '1' });
     try {
@@ -139,8 +148,10 @@ describe('the stored session', () => {
 
       expect(atLogin.cookie).toBeUndefined();
       for (const longName of ['csrfToken', 'createdAt', 'lastSeenAt', 'absoluteExpiresAt', 'createdBy', 'userAgent']) expect(atLogin).not.toHaveProperty(longName);
+      expect(atLogin).not.toHaveProperty('csrf');
+      expect(login.body.csrfToken).toBe(csrfToken(client.sessionId(), [TEST_SECRET])); // derived from the session id
       expect(atLogin).toMatchObject({
-        user: login.body.user,
+        user: 'u-alice',
         created: Date.parse(login.body.session.createdAt),
         seen: Date.parse(login.body.session.lastSeenAt),
         absolute: Date.parse(login.body.session.absoluteExpiresAt),
@@ -165,6 +176,50 @@ describe('the stored session', () => {
     }
   });
 
+  test("when a session is created over https (secure: 'auto'), then its blob holds no cookie field either, and a loaded session's cookie is Secure exactly when its request is", async () => {
+    const proxied = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-https', TRUST_PROXY: '1' });
+    try {
+      const client = new TestClient();
+      const login = await client.post(proxied, '/api/login', { username: 'bob', password: DEMO_USERS.bob }, { 'x-forwarded-proto': 'https' });
+      const sid = client.sessionId();
+      const blob = JSON.parse((await redis.get(`sess:${sid}`))!);
+      const { store } = proxied.cluster;
+      const load = () => promisify(store.get.bind(store))(sid) as Promise<SessionData>;
+
+      // express-session builds req.session from a loaded session with the store's createSession.
+      const overHttps = store.createSession({ secure: true } as Request, await load());
+      const overHttp = store.createSession({ secure: false } as Request, await load());
+
+      expect(login.status).toBe(200);
+      expect(login.headers['set-cookie']?.[0]).toMatch(/; Secure/);
+      expect(blob.cookie).toBeUndefined();
+      expect(overHttps.cookie).toMatchObject({ secure: true, httpOnly: true, path: '/', sameSite: 'lax' });
+      expect(overHttp.cookie.secure).toBe(false);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  test('when a session was stored in the compact shape with its CSRF token and whole user (before both were left out), then it is still read, both its stored token and the derived one are accepted, and it is listed', async () => {
+    const client = new TestClient();
+    const login = await client.login(app, 'bob');
+    const key = `sess:${client.sessionId()}`;
+    const current = JSON.parse((await redis.get(key))!);
+    await redis.set(key, JSON.stringify({ ...current, user: login.body.user, csrf: STORED_TOKEN }), 'PXAT', current.expires);
+
+    const read = await client.get(app, '/api/session');
+    const withStored = await client.post(app, '/api/visits', undefined, { 'x-csrf-token': STORED_TOKEN });
+    const withDerived = await client.post(app, '/api/visits', undefined, { 'x-csrf-token': login.body.csrfToken });
+    const withWrong = await client.post(app, '/api/visits', undefined, { 'x-csrf-token': 'A'.repeat(STORED_TOKEN.length) });
+    const listed = await client.get(app, '/api/sessions');
+
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ user: login.body.user, csrfToken: STORED_TOKEN });
+    expect([withStored.status, withDerived.status, withWrong.status]).toEqual([200, 200, 403]);
+    expect(withDerived.body.visits).toBe(2);
+    expect(listed.body.sessions).toContainEqual(expect.objectContaining({ current: true, handle: login.body.session.handle }));
+  });
+
   test("when a session was stored in express-session's own JSON (before the compact shape), then it is still read, changed, extended and listed", async () => {
     const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-legacy', SESSION_TOUCH_AFTER_S: '1' });
     try {
@@ -176,8 +231,8 @@ describe('the stored session', () => {
       const storedExpiry = compact.expires - 10_000;
       const legacy = {
         cookie: { originalMaxAge: 1_800_000, expires: new Date(storedExpiry).toISOString(), secure: false, httpOnly: true, path: '/', sameSite: 'lax' },
-        user: compact.user,
-        csrfToken: login.body.csrfToken,
+        user: login.body.user,
+        csrfToken: STORED_TOKEN,
         createdAt: compact.created,
         lastSeenAt: compact.seen - 10_000,
         absoluteExpiresAt: compact.absolute,
@@ -188,6 +243,7 @@ describe('the stored session', () => {
         ip: '127.0.0.1',
       };
       await redis.set(key, JSON.stringify(legacy), 'PXAT', storedExpiry);
+      client.csrfToken = STORED_TOKEN;
 
       const read = await client.get(touching, '/api/session');
       const stored = JSON.parse((await redis.get(key))!);
@@ -195,7 +251,7 @@ describe('the stored session', () => {
       const listed = await client.get(touching, '/api/sessions');
 
       expect(read.status).toBe(200);
-      expect(read.body).toMatchObject({ visits: 4, cart: { items: [{ productId: 'mug', quantity: 1 }] }, createdBy: 'old-app' });
+      expect(read.body).toMatchObject({ user: login.body.user, csrfToken: STORED_TOKEN, visits: 4, cart: { items: [{ productId: 'mug', quantity: 1 }] }, createdBy: 'old-app' });
       const extendedTo = setSessionCookie(read)!.expires!;
       expect(extendedTo).toBeGreaterThan(storedExpiry);
       expect(stored.cookie.expires).toBe(new Date(extendedTo).toISOString());

@@ -80,6 +80,26 @@ describe('secret rotation (redis store)', () => {
     expect(oldOnBefore.status).toBe(200);
   });
 
+  test('when the secrets become [new, old], then a CSRF token derived with the old secret is still accepted, GET /api/session hands out the new one, and once the old secret is retired only the new one is', async () => {
+    const client = new TestClient();
+    const login = await client.login(instances.before!);
+    const oldToken = login.body.csrfToken;
+
+    const view = await client.get(instances.rotated!, '/api/session');
+    const newToken = view.body.csrfToken;
+    const withOld = await client.post(instances.rotated!, '/api/visits', undefined, { 'x-csrf-token': oldToken });
+    const withNew = await client.post(instances.rotated!, '/api/visits', undefined, { 'x-csrf-token': newToken });
+    const oldOnRetired = await client.post(instances.retired!, '/api/visits', undefined, { 'x-csrf-token': oldToken });
+    const newOnRetired = await client.post(instances.retired!, '/api/visits', undefined, { 'x-csrf-token': newToken });
+
+    expect(newToken).not.toBe(oldToken);
+    expect([withOld.status, withNew.status]).toEqual([200, 200]);
+    expect(oldOnRetired.status).toBe(403);
+    expect(oldOnRetired.body.error).toBe('csrf_invalid');
+    expect(newOnRetired.status).toBe(200);
+    expect(newOnRetired.body.visits).toBe(3);
+  });
+
   test('when the old secret is retired, then a cookie still signed with it is refused, and the session it names is left alone', async () => {
     const client = new TestClient();
     await client.login(instances.before!);

@@ -34,7 +34,7 @@ describe('enforcePolicy (memory store)', () => {
   /** Saves and indexes a session of u-1 created at `createdAt`, as a login does. */
   async function loginAt(sid: string, createdAt: number): Promise<void> {
     const expires = new Date(Date.now() + 60_000);
-    const sess = { cookie: { expires, originalMaxAge: 60_000 }, user: { id: 'u-1', username: 'u', displayName: 'U' }, createdAt, lastSeenAt: createdAt };
+    const sess = { cookie: { expires, originalMaxAge: 60_000 }, userId: 'u-1', createdAt, lastSeenAt: createdAt };
     await promisify(store.set.bind(store))(sid, sess as unknown as SessionData);
     await store.register('u-1', sid);
   }

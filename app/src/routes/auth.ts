@@ -88,8 +88,9 @@ export function authRoutes(deps: SessionDeps & { redis?: Redis; logger: Logger }
     const { username, password } = parse(credentials, req.body);
     const user = await authenticate(username, password);
     if (!user) throw unauthorized('invalid_credentials', 'unknown user or wrong password');
-    const session = await startSession(deps, req, user);
-    res.json({ user, session: sessionView(req, res, config.instanceId), csrfToken: session.csrfToken });
+    await startSession(deps, req, user);
+    const session = sessionView(req, res, config);
+    res.json({ user, session, csrfToken: session.csrfToken });
   });
 
   router.post('/logout', requireSession(deps), async (req, res) => {

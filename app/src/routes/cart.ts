@@ -30,12 +30,12 @@ export function cartRoutes(deps: SessionDeps): Router {
   });
 
   // Each add is one atomic update in the store: parallel adds to one cart all land.
-  router.post('/cart/items', guard, requireCsrf, async (req, res) => {
+  router.post('/cart/items', guard, requireCsrf(config), async (req, res) => {
     const item = parse(newItem, req.body);
     await reply(req, res, await store.addToCart(req.sessionID, item.productId, item.quantity, config.session.maxBytes));
   });
 
-  router.delete('/cart/items/:productId', guard, requireCsrf, async (req, res) => {
+  router.delete('/cart/items/:productId', guard, requireCsrf(config), async (req, res) => {
     const id = parse(productId, req.params.productId, 'productId');
     await reply(req, res, await store.removeFromCart(req.sessionID, id));
   });

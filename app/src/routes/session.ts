@@ -6,11 +6,11 @@ export function sessionRoutes(deps: SessionDeps): Router {
   const { config, store } = deps;
 
   router.get('/session', requireSession(deps), (req, res) => {
-    res.json(sessionView(req, res, config.instanceId));
+    res.json(sessionView(req, res, config));
   });
 
   // The continuity probe: one atomic increment per call, so N calls on one session end at exactly +N.
-  router.post('/visits', requireSession(deps), requireCsrf, async (req, res) => {
+  router.post('/visits', requireSession(deps), requireCsrf(config), async (req, res) => {
     const visits = await store.incrementVisits(req.sessionID);
     if (visits === null) throw await endedSessionError(deps, req, res, req.sessionID);
     res.json({ visits });

@@ -1,4 +1,3 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { sign } from 'cookie-signature';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -6,6 +5,8 @@ import type { Session, SessionData } from 'express-session';
 import type { Config } from '../config';
 import { HttpError, unauthorized } from '../errors';
 import type { Metrics } from '../metrics';
+import { userById } from '../users';
+import { csrfToken, isCsrfToken } from './csrf';
 import { ceilToSecond, presentedSessionId, sessionHandle } from './handle';
 import { enforcePolicy } from './policy';
 import type { CartItem, SessionView } from '../http-contract';
@@ -38,12 +39,12 @@ export function cartItems(cart: Cart | undefined): CartItem[] {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function sessionView(req: Request, res: Response, instanceId: string, overrides: { visits?: number; cart?: Cart } = {}): SessionView {
+export function sessionView(req: Request, res: Response, config: Readonly<Config>, overrides: { visits?: number; cart?: Cart } = {}): SessionView {
   const s = req.session as LiveSession;
   const times = res.locals.sessionTimes ?? { lastSeenAt: s.lastSeenAt, idleExpiresAt: new Date(s.cookie.expires!).getTime() };
   return {
     handle: sessionHandle(req.sessionID),
-    user: s.user,
+    user: userById(s.userId)!, // requireSession (or the login) has checked that the user exists
     createdAt: iso(s.createdAt),
     lastSeenAt: iso(times.lastSeenAt),
     idleExpiresAt: iso(times.idleExpiresAt),
@@ -51,13 +52,26 @@ export function sessionView(req: Request, res: Response, instanceId: string, ove
     visits: overrides.visits ?? s.visits,
     cart: { items: cartItems(overrides.cart ?? s.cart) },
     createdBy: s.createdBy,
-    servedBy: instanceId,
-    csrfToken: s.csrfToken,
+    servedBy: config.instanceId,
+    // A session created by an earlier version keeps the token it stored: instances of that version, still
+    // running during a rolling deploy, check that one.
+    csrfToken: s.csrfToken ?? csrfToken(req.sessionID, config.session.secrets),
   };
 }
 
+/** The session cookie: express-session's options, which the Redis store leaves out of every blob (redis-store.ts). */
+export function sessionCookieOptions(config: Readonly<Config>) {
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: config.session.sameSite,
+    secure: 'auto', // Secure when the request came over https (X-Forwarded-Proto from nginx)
+  } as const;
+}
+
+/** The same cookie as this request gets it from express-session. */
 function cookieOptions(config: Readonly<Config>, req: Request) {
-  return { path: '/', httpOnly: true, sameSite: config.session.sameSite, secure: req.secure } as const;
+  return { ...sessionCookieOptions(config), secure: req.secure };
 }
 
 /** Re-issues the session cookie with a new expiry (express-session only sends it when the data changed). */
@@ -94,7 +108,7 @@ export async function endedSessionError({ config, store }: SessionDeps, req: Req
 
 /**
  * Guards routes that need a logged-in session: rejects a missing, expired or revoked one with the
- * precise 401, enforces the absolute lifetime, and extends the idle window lazily (at most once per
+ * precise 401 (and one whose user no longer exists as an expired one), enforces the absolute lifetime, and extends the idle window lazily (at most once per
  * SESSION_TOUCH_AFTER_S) so most reads cost one Redis command.
  */
 export function requireSession(deps: SessionDeps): RequestHandler {
@@ -102,7 +116,7 @@ export function requireSession(deps: SessionDeps): RequestHandler {
   const { idleTimeoutMs, touchAfterMs, cookieName, secrets } = config.session;
   return async (req: Request, res: Response, next: NextFunction) => {
     const s = req.session as Partial<LiveSession> | undefined;
-    if (!s?.user) {
+    if (!s?.userId || !userById(s.userId)) {
       const presented = presentedSessionId(req, cookieName, secrets);
       if (!presented) throw unauthorized('no_session', 'log in first');
       throw await endedSessionError(deps, req, res, presented);
@@ -111,7 +125,7 @@ export function requireSession(deps: SessionDeps): RequestHandler {
     const now = Date.now();
     if (now >= live.absoluteExpiresAt) {
       // No marker needed: a cookie whose session is simply gone is already answered session_expired.
-      await store.end(live.user.id, req.sessionID, 'expired', 0);
+      await store.end(live.userId, req.sessionID, 'expired', 0);
       metrics.sessionsEnded.inc({ reason: 'expired' });
       detachSession(req);
       clearSessionCookie(config, req, res);
@@ -119,7 +133,7 @@ export function requireSession(deps: SessionDeps): RequestHandler {
     }
     if (now - live.lastSeenAt >= touchAfterMs) {
       const idleExpiresAt = Math.min(ceilToSecond(now + idleTimeoutMs), live.absoluteExpiresAt);
-      if (!(await store.extend(req.sessionID, live.user.id, idleExpiresAt, now))) {
+      if (!(await store.extend(req.sessionID, live.userId, idleExpiresAt, now))) {
         throw await endedSessionError(deps, req, res, req.sessionID);
       }
       issueCookie(config, req, res, idleExpiresAt);
@@ -129,15 +143,16 @@ export function requireSession(deps: SessionDeps): RequestHandler {
   };
 }
 
-/** State-changing requests must echo the session's CSRF token in X-CSRF-Token. */
-export const requireCsrf: RequestHandler = (req, _res, next) => {
-  const expected = Buffer.from((req.session as LiveSession).csrfToken ?? '');
-  const given = Buffer.from(req.get('x-csrf-token') ?? '');
-  if (expected.length === 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new HttpError(403, 'csrf_invalid', 'missing or wrong X-CSRF-Token header');
-  }
-  next();
-};
+/** State-changing requests must echo the session's CSRF token (csrf.ts) in X-CSRF-Token. Goes after requireSession. */
+export function requireCsrf(config: Readonly<Config>): RequestHandler {
+  return (req, _res, next) => {
+    const given = req.get('x-csrf-token') ?? '';
+    if (!isCsrfToken(given, req.sessionID, config.session.secrets, (req.session as LiveSession).csrfToken)) {
+      throw new HttpError(403, 'csrf_invalid', 'missing or wrong X-CSRF-Token header');
+    }
+    next();
+  };
+}
 
 /**
  * Starts a session for a user who just proved who they are: a new id (no fixation), fresh timers,
@@ -145,8 +160,8 @@ export const requireCsrf: RequestHandler = (req, _res, next) => {
  */
 export async function startSession({ config, store, metrics }: SessionDeps, req: Request, user: SessionUser): Promise<LiveSession> {
   const previous = req.session as Partial<LiveSession>;
-  if (previous.user) {
-    await store.end(previous.user.id, req.sessionID, 'logged_out', previous.absoluteExpiresAt ?? 0);
+  if (previous.userId) {
+    await store.end(previous.userId, req.sessionID, 'logged_out', previous.absoluteExpiresAt ?? 0);
     metrics.sessionsEnded.inc({ reason: 'logged_out' });
   }
   await promisify(req.session.regenerate.bind(req.session))();
@@ -155,8 +170,7 @@ export async function startSession({ config, store, metrics }: SessionDeps, req:
   const idleExpiresAt = Math.min(ceilToSecond(now + config.session.idleTimeoutMs), absoluteExpiresAt);
   const s = req.session as LiveSession;
   Object.assign(s, {
-    user,
-    csrfToken: randomBytes(24).toString('base64url'),
+    userId: user.id,
     createdAt: now,
     lastSeenAt: now,
     absoluteExpiresAt,
@@ -181,7 +195,7 @@ export async function startSession({ config, store, metrics }: SessionDeps, req:
 export async function endCurrentSession({ config, store, metrics }: SessionDeps, req: Request, res: Response, reason: EndReason): Promise<void> {
   const s = req.session as LiveSession;
   // The marker lasts as long as the cookie could: never past the absolute expiry.
-  await store.end(s.user.id, req.sessionID, reason, s.absoluteExpiresAt);
+  await store.end(s.userId, req.sessionID, reason, s.absoluteExpiresAt);
   metrics.sessionsEnded.inc({ reason });
   detachSession(req);
   clearSessionCookie(config, req, res);

@@ -117,7 +117,7 @@ export class MemorySessionStore extends Store implements SessionStore {
     const live: StoredSession[] = [];
     for (const sid of sids) {
       const sess = this.live(sid);
-      if (!sess?.user) {
+      if (!sess?.userId) {
         sids.delete(sid);
         continue;
       }

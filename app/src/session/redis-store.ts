@@ -1,5 +1,6 @@
 import { RedisStore } from 'connect-redis';
-import type { SessionData } from 'express-session';
+import type { Request } from 'express';
+import type { CookieOptions, Session, SessionData } from 'express-session';
 import type Redis from 'ioredis';
 import { cookieExpiry, sessionHandle } from './handle';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
@@ -49,7 +50,7 @@ const SCRIPTS = {
     if type(s.expires) == 'number' then
       s.expires = tonumber(ARGV[1])
       s.seen = tonumber(ARGV[2])
-    else -- stored before the compact shape: express-session's own JSON (see parseSession)
+    else -- stored before the compact shape: express-session's own JSON (see compactSerializer)
       s.cookie.expires = ARGV[4]
       s.lastSeenAt = tonumber(ARGV[2])
     end
@@ -74,11 +75,12 @@ const SCRIPTS = {
  * The stored shape (docs/architecture.md, "The session blob"). express-session would store its whole cookie
  * with every session, though only the expiry differs from one session to the next: the blob keeps that as
  * `expires` (epoch ms, the key's PEXPIRETIME), and the other cookie fields under `cookie` only when they
- * differ from COOKIE_DEFAULTS, the app's cookie options. The longest field names are shortened; every other
- * field is stored under its own name, so a field added to SessionData needs nothing here.
+ * differ from the app's cookie options. The longest field names are shortened; every other field is stored
+ * under its own name, so a field added to SessionData needs nothing here.
  */
 const STORED_NAMES: Partial<Record<string, string>> = {
-  csrfToken: 'csrf',
+  userId: 'user',
+  csrfToken: 'csrf', // only read: sessions stored before the token was derived (csrf.ts) carry one
   createdAt: 'created',
   lastSeenAt: 'seen',
   absoluteExpiresAt: 'absolute',
@@ -88,50 +90,59 @@ const STORED_NAMES: Partial<Record<string, string>> = {
 const SESSION_NAMES: Partial<Record<string, string>> = Object.fromEntries(Object.entries(STORED_NAMES).map(([name, stored]) => [stored, name]));
 const TAKEN_NAMES = new Set(['expires', 'cookie', ...Object.keys(SESSION_NAMES)]);
 
-/** app.ts's cookie over http; `secure: 'auto'` makes it Secure over https, and then the blob says so. */
-const COOKIE_DEFAULTS: Record<string, unknown> = {
-  path: '/',
-  httpOnly: true,
-  secure: false,
-  sameSite: 'lax',
-  domain: undefined,
-  priority: undefined,
-  partitioned: undefined,
-};
+/** The cookie's fields besides its expiry, as express-session keeps them (Cookie.data). */
+const COOKIE_FIELDS = ['path', 'httpOnly', 'secure', 'sameSite', 'domain', 'priority', 'partitioned'];
 
-function stringifySession(sess: SessionData): string {
-  const stored: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(sess)) {
-    if (name === 'cookie') continue;
-    const storedName = STORED_NAMES[name];
-    if (storedName === undefined && TAKEN_NAMES.has(name)) throw new Error(`session field "${name}" clashes with a stored name`);
-    stored[storedName ?? name] = value;
-  }
-  stored.expires = cookieExpiry(sess);
-  const cookie = sess.cookie as unknown as Record<string, unknown>;
-  const differing = Object.keys(COOKIE_DEFAULTS).filter((name) => cookie[name] !== undefined && cookie[name] !== COOKIE_DEFAULTS[name]);
-  if (differing.length > 0) stored.cookie = Object.fromEntries(differing.map((name) => [name, cookie[name]]));
-  return JSON.stringify(stored);
+interface SessionSerializer {
+  stringify(sess: SessionData): string;
+  parse(json: string): SessionData;
 }
 
-function parseSession(json: string): SessionData {
-  const stored = JSON.parse(json) as Record<string, unknown>;
-  // Stored before the compact shape (until those sessions expire): express-session's own JSON.
-  if (typeof stored.expires !== 'number') return stored as unknown as SessionData;
-  const { expires, cookie, ...fields } = stored;
-  const sess: Record<string, unknown> = {};
-  for (const [storedName, value] of Object.entries(fields)) sess[SESSION_NAMES[storedName] ?? storedName] = value;
-  sess.cookie = {
-    ...COOKIE_DEFAULTS,
-    ...(cookie as Record<string, unknown> | undefined),
-    expires: new Date(expires),
-    // What express-session's touch() resets the expiry to from now: the remaining life leaves it where it is.
-    originalMaxAge: expires - Date.now(),
+function compactSerializer(cookieOptions: CookieOptions): SessionSerializer {
+  // Every session's cookie starts as express-session's defaults overridden by the app's options. With
+  // `secure: 'auto'` each request decides (see createSession), so the blob never holds `secure`.
+  const defaults: Record<string, unknown> = { path: '/', httpOnly: true, ...cookieOptions };
+  const fields = COOKIE_FIELDS.filter((name) => !(name === 'secure' && defaults.secure === 'auto'));
+  const defaultCookie = Object.fromEntries(fields.map((name) => [name, defaults[name]]));
+
+  return {
+    stringify(sess) {
+      const stored: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(sess)) {
+        if (name === 'cookie') continue;
+        const storedName = STORED_NAMES[name];
+        if (storedName === undefined && TAKEN_NAMES.has(name)) throw new Error(`session field "${name}" clashes with a stored name`);
+        stored[storedName ?? name] = value;
+      }
+      stored.expires = cookieExpiry(sess);
+      const cookie = sess.cookie as unknown as Record<string, unknown>;
+      const differing = fields.filter((name) => cookie[name] !== undefined && cookie[name] !== defaultCookie[name]);
+      if (differing.length > 0) stored.cookie = Object.fromEntries(differing.map((name) => [name, cookie[name]]));
+      return JSON.stringify(stored);
+    },
+
+    parse(json) {
+      const { expires, cookie, ...fields } = JSON.parse(json) as Record<string, unknown>;
+      // Earlier versions stored the whole user, {id, username, displayName}; the session keeps the id.
+      if (typeof fields.user === 'object' && fields.user !== null) fields.user = (fields.user as { id: unknown }).id;
+      const sess: Record<string, unknown> = {};
+      for (const [storedName, value] of Object.entries(fields)) sess[SESSION_NAMES[storedName] ?? storedName] = value;
+      if (typeof expires !== 'number') {
+        // Stored before the compact shape (until those sessions expire): express-session's own JSON.
+        sess.cookie = cookie;
+      } else {
+        sess.cookie = {
+          ...defaultCookie,
+          ...(cookie as Record<string, unknown> | undefined),
+          expires: new Date(expires),
+          // What express-session's touch() resets the expiry to from now: the remaining life leaves it where it is.
+          originalMaxAge: expires - Date.now(),
+        };
+      }
+      return sess as unknown as SessionData;
+    },
   };
-  return sess as unknown as SessionData;
 }
-
-const sessionSerializer = { stringify: stringifySession, parse: parseSession };
 
 type ScriptCommands = {
   [K in keyof typeof SCRIPTS]: (...args: (string | number)[]) => Promise<unknown>;
@@ -140,10 +151,10 @@ type ScriptCommands = {
 type ParsedSession = SessionData & { cookie: { expires?: string | Date | null } };
 
 function toStoredSession(sid: string, sess: Partial<ParsedSession>): StoredSession | null {
-  if (!sess.user) return null;
+  if (!sess.userId) return null;
   return {
     sid,
-    userId: sess.user.id,
+    userId: sess.userId,
     createdAt: sess.createdAt ?? 0,
     lastSeenAt: sess.lastSeenAt ?? 0,
     expiresAt: cookieExpiry(sess),
@@ -160,11 +171,16 @@ function toStoredSession(sid: string, sess: Partial<ParsedSession>): StoredSessi
 export class RedisSessionStore extends RedisStore implements SessionStore {
   readonly mode = 'redis' as const;
   private readonly redis: Redis & ScriptCommands;
+  // connect-redis's field, set by its constructor: this one's parse is synchronous.
+  declare serializer: SessionSerializer;
+  private readonly secureAuto: boolean;
 
-  constructor(redis: Redis) {
+  /** `cookie`: the cookie options the app gives express-session (app.ts); the blob stores only what differs. */
+  constructor(redis: Redis, cookie: CookieOptions) {
     // disableTouch: express-session would EXPIRE on every read and move the TTL away from the cookie's
     // expiry; the app extends sessions itself, lazily, with `extend`.
-    super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true, serializer: sessionSerializer });
+    super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true, serializer: compactSerializer(cookie) });
+    this.secureAuto = cookie.secure === 'auto';
     for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
       // Several stores (one per app in a test process) may share one client: define each script once.
       if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: keys });
@@ -176,12 +192,22 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return this.redis.status === 'ready';
   }
 
+  /**
+   * express-session builds req.session from a loaded session here. With `secure: 'auto'` the request says
+   * whether the cookie is Secure, as it does for a new session: the blob does not hold it.
+   */
+  override createSession(req: Request, sess: SessionData): Session & SessionData {
+    const session = super.createSession(req, sess);
+    if (this.secureAuto) session.cookie.secure = req.secure;
+    return session;
+  }
+
   /** Writes with PXAT = the cookie's expiry, so the key's TTL equals the cookie's remaining life. */
   override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
     const expiresAt = cookieExpiry(sess as ParsedSession);
     try {
       if (expiresAt <= Date.now()) await this.redis.del(SESSION_PREFIX + sid);
-      else await this.redis.set(SESSION_PREFIX + sid, stringifySession(sess), 'PXAT', expiresAt);
+      else await this.redis.set(SESSION_PREFIX + sid, this.serializer.stringify(sess), 'PXAT', expiresAt);
       cb?.();
     } catch (err) {
       if (!cb) throw err;
@@ -231,7 +257,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     const live: StoredSession[] = [];
     blobs.forEach((raw, i) => {
       const sid = sids[i]!;
-      const stored = raw ? toStoredSession(sid, parseSession(raw) as ParsedSession) : null;
+      const stored = raw ? toStoredSession(sid, this.serializer.parse(raw) as ParsedSession) : null;
       if (stored) live.push(stored);
       else gone.push(sid);
     });

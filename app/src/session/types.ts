@@ -9,8 +9,10 @@ export type Cart = Record<string, number>;
 
 declare module 'express-session' {
   interface SessionData {
-    user: SessionUser;
-    csrfToken: string;
+    /** The user's id; their name and display name come from users.ts when shown. */
+    userId: string;
+    /** Only in sessions created before the token was derived from the session id (csrf.ts). */
+    csrfToken?: string;
     /** Epoch milliseconds. */
     createdAt: number;
     lastSeenAt: number;
