@@ -29,6 +29,17 @@ module.exports = {
       setupFilesAfterEnv: ['<rootDir>/test/cluster/setup.ts'],
     },
     {
+      // Faults against the real compose stack (Redis variant), one scenario per file, each restoring the
+      // stack after itself: started and torn down by the suite itself (project scfaults; needs Docker).
+      displayName: 'faults',
+      testEnvironment: 'node',
+      transform: ts,
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/faults/global-setup.ts',
+      globalTeardown: '<rootDir>/test/faults/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/faults/setup.ts'],
+    },
+    {
       // Real headless Chromium (/usr/bin/chromium) driving the dashboard: against in-process instances on
       // the integration suite's Redis, and against a compose stack of its own (needs Docker).
       displayName: 'browser',

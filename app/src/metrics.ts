@@ -13,6 +13,14 @@ export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
       labelNames: ['route', 'method', 'status'] as const,
       registers: [registry],
     }),
+    // With nginx's upstream keepalive, connections from nginx stay far below its requests; the benchmark
+    // reads reuse = 1 - connections / requests (docs/benchmarks.md). Healthchecks come over loopback.
+    httpConnections: new Counter({
+      name: 'sc_http_connections_total',
+      help: 'TCP connections accepted, by peer: loopback (healthchecks inside the container) or remote (nginx)',
+      labelNames: ['peer'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'sc_http_request_duration_seconds',
       help: 'HTTP request duration by route',

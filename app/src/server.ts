@@ -32,6 +32,10 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   const cluster = createApp({ config, logger, redis, processMetrics: true });
 
   const server = cluster.app.listen(config.port, config.host);
+  server.on('connection', (socket) => {
+    const loopback = socket.remoteAddress === '127.0.0.1' || socket.remoteAddress === '::1' || socket.remoteAddress === '::ffff:127.0.0.1';
+    cluster.metrics.httpConnections.inc({ peer: loopback ? 'loopback' : 'remote' });
+  });
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   // Longer than nginx's upstream keepalive_timeout, so nginx never reuses a connection Node just closed.
   server.keepAliveTimeout = config.keepAliveTimeoutMs;

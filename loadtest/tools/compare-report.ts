@@ -11,6 +11,7 @@ import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { esc, legend, niceScale, svgDocument, yGrid } from './svg-chart.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
 const runDir = positionals[0];
@@ -175,17 +176,6 @@ const GAP = 44;
 const TOP = 92;
 const plotW = W - M.left - M.right;
 const x = (s: number) => M.left + (s / Math.max(1, seconds)) * plotW;
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** Round axis maximum and a tick step: 1, 2 or 5 × 10^n. */
-function niceScale(max: number): { top: number; step: number } {
-  if (max <= 0) return { top: 1, step: 1 };
-  const raw = max / 4;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw)!;
-  return { top: Math.ceil(max / step) * step, step: Math.max(step, 1) };
-}
-
 const cumulative = (series: number[]) => {
   let sum = 0;
   return series.map((n) => (sum += n));
@@ -197,11 +187,7 @@ function panel(index: number, title: string, key: keyof Figures['series'], style
   const max = Math.max(...VARIANTS.flatMap(seriesOf));
   const { top, step } = niceScale(max);
   const y = (value: number) => y0 + PANEL_H - (value / top) * PANEL_H;
-  const parts = [`<text x="${M.left}" y="${y0 - 10}" class="title">${esc(title)}</text>`];
-  for (let v = 0; v <= top; v += step) {
-    parts.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/>`);
-    parts.push(`<text x="${M.left - 8}" y="${y(v) + 4}" class="tick" text-anchor="end">${v}</text>`);
-  }
+  const parts = [`<text x="${M.left}" y="${y0 - 10}" class="title">${esc(title)}</text>`, ...yGrid(M.left, W - M.right, top, step, y)];
   const barW = Math.max(1, plotW / Math.max(1, seconds) / 2 - 0.5);
   VARIANTS.forEach((variant, i) => {
     const series = seriesOf(variant);
@@ -242,29 +228,16 @@ function chart(): string {
       ].join('\n');
     })
     .join('\n');
-  const legend = VARIANTS.map(
-    (v, i) => `<rect x="${M.left + i * 300}" y="34" width="14" height="4" fill="${COLOR[v]}"/><text x="${M.left + i * 300 + 20}" y="40" class="legend">${esc(LABEL[v])}</text>`,
-  ).join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
-<style>
-  .title { font-size: 13px; font-weight: 600; fill: #212529; }
-  .heading { font-size: 15px; font-weight: 700; fill: #212529; }
-  .legend { font-size: 12px; fill: #343a40; }
-  .tick { font-size: 10px; fill: #868e96; }
-  .grid { stroke: #f1f3f5; }
-  .axis { stroke: #adb5bd; }
-  .fault { stroke: #495057; stroke-dasharray: 4 3; }
-  .fault-label { font-size: 10px; fill: #495057; }
-</style>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="${M.left}" y="20" class="heading">${esc(`Redis vs sticky under chaos — seconds since the load started (${summary?.chaos ?? 'compare'} schedule)`)}</text>
-${legend}
-${marks}
-${panel(0, 'requests / s', 'requests', 'line')}
-${panel(1, 'sessions lost, total so far', 'sessionsLost', 'cumulative')}
-${panel(2, 'failed requests / s', 'failed', 'bars')}
-</svg>
-`;
+  const keys = legend(VARIANTS.map((v) => ({ label: LABEL[v], color: COLOR[v] })), M.left, 40, 300);
+  const heading = `Redis vs sticky under chaos — seconds since the load started (${summary?.chaos ?? 'compare'} schedule)`;
+  const body = [
+    keys,
+    marks,
+    panel(0, 'requests / s', 'requests', 'line'),
+    panel(1, 'sessions lost, total so far', 'sessionsLost', 'cumulative'),
+    panel(2, 'failed requests / s', 'failed', 'bars'),
+  ].join('\n');
+  return svgDocument(W, height, M.left, heading, body);
 }
 
 // ---- table ---------------------------------------------------------------------------------------------

@@ -17,6 +17,14 @@ export function healthRoutes(store: SessionStore, registry: Registry, isDraining
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', store: store_, draining: isDraining() });
   });
 
+  // The benchmark's no-session baseline (docs/benchmarks.md): mounted beside the health routes, before the
+  // /api router and its session middleware, so it costs a request through nginx and Express and nothing
+  // of the store. servedBy is the X-Served-By the first middleware stamped on the response.
+  router.get('/api/ping', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ ok: true, servedBy: res.getHeader('X-Served-By') });
+  });
+
   router.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });

@@ -1,0 +1,44 @@
+import { sleep } from '../cluster/compose';
+import { windowStats } from '../cluster/probe';
+import { faultsCompose, loadFigures, outcome, plannedFailover, readonlyErrors, reportFault, staleAnswers, startLoad, restoreStack, waitSteady } from './faults';
+
+/** Fault 4: a planned switchover (to patch or move the primary): SENTINEL FAILOVER under load. */
+describe('fault 4: a planned Sentinel failover under load', () => {
+  const compose = faultsCompose();
+
+  afterAll(async () => {
+    await restoreStack(compose);
+  });
+
+  test('when SENTINEL FAILOVER mymaster swaps primary and replica, then no request fails and no client sees a READONLY error', async () => {
+    const roles = await waitSteady(compose);
+    const fleet = await startLoad();
+    await sleep(3000);
+
+    const since = new Date();
+    const t0 = Date.now();
+    const { switchedAfterS, oldPrimaryReplicaAfterS } = await plannedFailover(compose, roles);
+    await sleep(3000);
+    const report = await fleet.stop();
+    const readonly = readonlyErrors(compose, since);
+    const samples = fleet.samples();
+    const mended = await outcome(waitSteady(compose, 60_000));
+
+    reportFault('4. planned SENTINEL FAILOVER', {
+      from: roles.primary,
+      to: roles.replica,
+      switchedAfterS,
+      oldPrimaryReplicaAfterS,
+      ...loadFigures(report, samples),
+      during: windowStats(samples, t0, t0 + oldPrimaryReplicaAfterS * 1000),
+      staleAnswersAfterFailoverCommand: staleAnswers(samples, t0),
+      readonlyAnsweredToClients: readonly.responses,
+      readonlyInAppLogs: readonly.total,
+      mended,
+    }, samples);
+    expect(report.failed).toEqual({ GET: 0, POST: 0 });
+    expect(readonly.responses).toBe(0);
+    expect(report.lost.gone).toBe(0);
+    expect(mended).toBe('ok');
+  }, 180_000);
+});

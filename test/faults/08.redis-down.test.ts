@@ -1,0 +1,73 @@
+import { REDIS_NODES, sleep } from '../cluster/compose';
+import { windowStats } from '../cluster/probe';
+import { appStates, failureKinds, faultsCompose, firstSample, loadFigures, outcome, reportFault, secondsBetween, sessionsLost, startLoad, waitFor, restoreStack, waitSteady } from './faults';
+
+const DOWN_MS = 20_000;
+
+/** The apps whose container started again (or was restarted by Docker) between two appStates(). */function restartedApps(before: Record<string, string>, after: Record<string, string>): string[] {
+  return Object.keys(before).filter((app) => before[app] !== after[app]);
+}
+
+/** Fault 8: no Redis at all for 20 s (both nodes stopped), then back. */
+describe('fault 8: Redis entirely down for 20 s', () => {
+  const compose = faultsCompose();
+  let stopped = false;
+
+  afterAll(async () => {
+    if (stopped) compose.run(['start', ...REDIS_NODES]);
+    await restoreStack(compose);
+  }, 240_000);
+
+  test('when both Redis nodes are stopped for 20 s, then every request is answered quickly (503 redis_unavailable, never a 502 or a hang), everything recovers, and no app restarts', async () => {
+    await waitSteady(compose);
+    const appsBefore = appStates(compose);
+    const fleet = await startLoad();
+    await sleep(3000);
+
+    const downAt = Date.now();
+    compose.run(['stop', ...REDIS_NODES]);
+    stopped = true;
+    const stoppedAt = Date.now();
+    await sleep(downAt + DOWN_MS - Date.now());
+    const startedAt = Date.now();
+    compose.run(['start', ...REDIS_NODES]);
+    stopped = false;
+    const startReturnedAt = Date.now();
+    const back = await waitFor('a write to succeed again', () => firstSample(fleet, startedAt, (s) => s.method === 'POST' && s.status === 200), 60_000);
+    const backAt = back.at + back.ms;
+    await sleep(3000);
+    // Full recovery: a clean stretch of load once writes work again.
+    const cleanFrom = Date.now();
+    await sleep(7000);
+    const report = await fleet.stop();
+    const samples = fleet.samples();
+    const appsAfter = appStates(compose);
+    const mended = await outcome(waitSteady(compose, 60_000));
+
+    const outage = windowStats(samples, downAt, backAt);
+    const errorKinds = failureKinds(samples);
+    reportFault('8. redis primary + replica down 20 s', {
+      stopTookS: secondsBetween(downAt, stoppedAt),
+      downS: secondsBetween(downAt, startedAt),
+      startTookS: secondsBetween(startedAt, startReturnedAt),
+      writableAgainAfterStartS: secondsBetween(startedAt, backAt),
+      ...loadFigures(report, samples),
+      errorKinds,
+      outage,
+      clean: windowStats(samples, cleanFrom),
+      appsRestarted: restartedApps(appsBefore, appsAfter),
+      mended,
+    }, samples);
+    expect(Object.keys(errorKinds).every((k) => k === '503 redis_unavailable')).toBe(true);
+    expect(outage.statuses['503']).toBeGreaterThan(0);
+    // The apps' Redis command timeout is 800 ms: answered within about a second (bound for a loaded 2-core machine).
+    expect(outage.p99Ms).toBeLessThanOrEqual(2000);
+    expect(outage.maxMs).toBeLessThanOrEqual(3000);
+    expect(backAt - startedAt).toBeLessThanOrEqual(30_000);
+    expect(windowStats(samples, cleanFrom).failed).toBe(0);
+    expect(sessionsLost(report)).toBe(0);
+    expect(appsAfter).toEqual(appsBefore);
+    expect(mended).toBe('ok');
+  }, 180_000);
+});
+

@@ -1,0 +1,310 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TestClient, type Target } from '../helpers/client';
+import { APP_SERVICES, REDIS_NODES, REDIS_VARIANT_SERVICES, SENTINEL_SERVICES, reportFigures, sleep, stackCompose, type Compose, type StackInfo } from '../cluster/compose';
+import { windowStats, type ProbeOptions, type ProbeReport, type ProbeSample } from '../cluster/probe';
+import { LoadThread } from './load';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The fault suite's stack, as test/faults/global-setup.ts started it. */
+export function faultsInfo(): StackInfo {
+  const raw = process.env.SC_FAULTS;
+  if (!raw) throw new Error('SC_FAULTS is not set: run the fault suite through `npm run test:faults`');
+  return JSON.parse(raw) as StackInfo;
+}
+
+export function faultsCompose(): Compose {
+  return stackCompose(faultsInfo());
+}
+
+export function faultsTarget(): Target {
+  return { url: faultsInfo().httpUrl };
+}
+
+/**
+ * One scenario's figures, printed and appended to .artifacts/fault-figures.jsonl; with `samples`, every
+ * request of its load too, in .artifacts/faults/<scenario>.samples.jsonl, for a closer look.
+ */
+export function reportFault(scenario: string, figures: Record<string, unknown>, samples?: ProbeSample[]): void {
+  reportFigures(scenario, figures, 'fault-figures.jsonl');
+  if (!samples) return;
+  const dir = path.join(ROOT, '.artifacts', 'faults');
+  mkdirSync(dir, { recursive: true });
+  const name = scenario.replace(/[^a-z0-9.]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
+  writeFileSync(path.join(dir, `${name}.samples.jsonl`), samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
+}
+
+/**
+ * The steady load every scenario runs under: USERS logged-in users, each reading its session and
+ * bumping its counter in a loop with PAUSE_MS between steps (about 150 requests/s in all on a 2-core
+ * machine). FAULTS_USERS and FAULTS_PAUSE_MS change it.
+ */
+export const LOAD = { users: Number(process.env.FAULTS_USERS ?? 12), pauseMs: Number(process.env.FAULTS_PAUSE_MS ?? 100) };
+
+/** Logs the load's users in and starts them, in a thread of their own (load.ts). */
+export async function startLoad(users = LOAD.users, options: ProbeOptions = { pauseMs: LOAD.pauseMs }): Promise<LoadThread> {
+  return LoadThread.start(faultsTarget(), users, options);
+}
+
+/** Polls `check` until it returns something truthy, which it returns; throws after timeoutMs. A check that throws counts as "not yet". */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs: number, intervalMs = 250): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      lastError = (err as Error).message.split('\n')[0] ?? '';
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Waits on `wait`: 'ok', or what it was still waiting for when it gave up (for a figure, then an assertion). */
+export async function outcome(wait: Promise<unknown>): Promise<string> {
+  return wait.then(
+    () => 'ok',
+    (err: Error) => err.message.split('\n')[0] ?? 'failed',
+  );
+}
+
+/** The first request sent at or after `from` that matches. */
+export function firstSample(fleet: LoadThread, from: number, matches: (s: ProbeSample) => boolean): ProbeSample | undefined {
+  return fleet.samples().find((s) => s.at >= from && matches(s));
+}
+
+export const failedCount = (report: ProbeReport) => report.failed.GET + report.failed.POST;
+
+/** Seconds from `from` to `to` (epoch ms), rounded to 0.1 s. */
+export const secondsBetween = (from: number, to: number) => Math.round((to - from) / 100) / 10;
+
+export interface RedisRoles {
+  primary: string;
+  replica: string;
+}
+
+export function otherNode(node: string): string {
+  const other = REDIS_NODES.find((n) => n !== node);
+  if (!other || !REDIS_NODES.includes(node)) throw new Error(`not a Redis node of the stack: ${node}`);
+  return other;
+}
+
+/** `INFO replication` of a Redis node, as key → value. */
+export function replicationInfo(compose: Compose, node: string): Record<string, string> {
+  return Object.fromEntries(
+    compose
+      .redisCli(node, 'info', 'replication')
+      .split(/\r?\n/)
+      .filter((line) => line.includes(':'))
+      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
+  );
+}
+
+/** Resolves once `replica` runs as a replica of `primary` with its link up. */
+export async function waitReplicaSynced(compose: Compose, replica: string, primary: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `${replica} to replicate ${primary}`,
+    () => {
+      const info = replicationInfo(compose, replica);
+      return info.role === 'slave' && info.master_host === primary && info.master_link_status === 'up';
+    },
+    timeoutMs,
+    500,
+  );
+}
+
+/** A Sentinel's reply to a command whose answer is a flat list of field, value, field, value… */
+function sentinelFields(compose: Compose, sentinel: string, ...args: string[]): Record<string, string>[] {
+  const lines = compose.redisCli(sentinel, '-p', '26379', 'sentinel', ...args).split(/\r?\n/);
+  const records: Record<string, string>[] = [];
+  let current: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const [field, value] = [lines[i]!, lines[i + 1]!];
+    if (field === 'name' && Object.keys(current).length) {
+      records.push(current);
+      current = {};
+    }
+    current[field] = value;
+  }
+  if (Object.keys(current).length) records.push(current);
+  return records;
+}
+
+/** What one Sentinel thinks of the primary: its flags (master, s_down, o_down…), and so on. */
+export function sentinelMaster(compose: Compose, sentinel: string): Record<string, string> {
+  return sentinelFields(compose, sentinel, 'master', 'mymaster')[0] ?? {};
+}
+
+/** The primary each Sentinel names (undefined for one that does not answer). */
+export function sentinelViews(compose: Compose, sentinels = SENTINEL_SERVICES): (string | undefined)[] {
+  return sentinels.map((s) => {
+    try {
+      return compose.redisCli(s, '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split(/\r?\n/)[0]?.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+/** Resolves once every app serves writes through nginx (a fresh login, then POSTs until all three answered 200). */
+export async function waitAppsServe(timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1000, deadline - Date.now());
+  const target = faultsTarget();
+  const client = new TestClient();
+  await waitFor('a login through nginx', () => client.login(target).then(() => true), left(), 500);
+  const serving = new Set<string>();
+  await waitFor(
+    `every app to serve writes through nginx (so far: ${[...serving].join(', ') || 'none'})`,
+    async () => {
+      const res = await client.post(target, '/api/visits');
+      if (res.status === 200) serving.add(String(res.headers['x-served-by']));
+      return APP_SERVICES.every((a) => serving.has(a));
+    },
+    left(),
+    100,
+  );
+}
+
+/**
+ * Waits for the stack to be steady, as a scenario expects to find it and must leave it: every service
+ * healthy, the three Sentinels agreeing on the primary, each seeing its quorum and a usable replica, the
+ * replica in sync, and every app serving writes through nginx. Returns who is primary.
+ */
+export async function waitSteady(compose: Compose, timeoutMs = 120_000): Promise<RedisRoles> {
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1000, deadline - Date.now());
+  await compose.waitHealthy(REDIS_VARIANT_SERVICES, left());
+  const primary = await waitFor(
+    'the three Sentinels to name one primary',
+    () => {
+      const views = sentinelViews(compose);
+      return views.every((v) => v !== undefined && v === views[0]) ? views[0] : undefined;
+    },
+    left(),
+    500,
+  );
+  const replica = otherNode(primary);
+  await waitReplicaSynced(compose, replica, primary, left());
+  await waitFor(
+    'every Sentinel to see its quorum and a usable replica',
+    () =>
+      SENTINEL_SERVICES.every((s) => {
+        const replicas = sentinelFields(compose, s, 'replicas', 'mymaster');
+        const usable = replicas.some((r) => r.ip === replica && r.flags === 'slave' && r['master-link-status'] === 'ok');
+        return usable && /^OK/.test(compose.redisCli(s, '-p', '26379', 'sentinel', 'ckquorum', 'mymaster'));
+      }),
+    left(),
+    500,
+  );
+  await waitAppsServe(left());
+  return { primary, replica };
+}
+
+/**
+ * A scenario's clean-up: waits for the stack to be steady again. A scenario asserts itself that the stack
+ * mended on its own; if it did not (an app whose Redis client gave up, say), the apps that are not healthy
+ * are restarted here so that the next scenario starts from a whole stack, not from this one's failure.
+ */
+export async function restoreStack(compose: Compose): Promise<RedisRoles> {
+  await LoadThread.stopAll();
+  try {
+    return await waitSteady(compose, 90_000);
+  } catch (err) {
+    const stuck = APP_SERVICES.filter((app) => compose.health(app) !== 'healthy');
+    console.warn(`restoring the stack: ${(err as Error).message}; restarting ${stuck.join(', ') || 'no app'}`);
+    if (stuck.length) compose.run(['restart', ...stuck]);
+    return waitSteady(compose, 120_000);
+  }
+}
+
+/**
+ * A planned switchover: SENTINEL FAILOVER (retried while Sentinel has no usable replica yet, as just after
+ * the replica was recreated), then the wait until all three Sentinels name `replica` and the old primary
+ * replicates it. Returns the seconds each took from the command.
+ */
+export async function plannedFailover(compose: Compose, { primary, replica }: RedisRoles): Promise<{ switchedAfterS: number; oldPrimaryReplicaAfterS: number }> {
+  const started = Date.now();
+  await waitFor(
+    'SENTINEL FAILOVER to be accepted',
+    () => compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster') === 'OK',
+    30_000,
+    1000,
+  );
+  await waitFor(`the Sentinels to name ${replica}`, () => sentinelViews(compose).every((v) => v === replica), 30_000, 200);
+  const switchedAt = Date.now();
+  await waitReplicaSynced(compose, primary, replica, 60_000);
+  return { switchedAfterS: secondsBetween(started, switchedAt), oldPrimaryReplicaAfterS: secondsBetween(started, Date.now()) };
+}
+
+/** When each app container started and how often Docker restarted it: unchanged means no restart. */
+export function appStates(compose: Compose): Record<string, string> {
+  return Object.fromEntries(APP_SERVICES.map((app) => [app, compose.inspect(app, '{{.State.StartedAt}} restarts={{.RestartCount}}')]));
+}
+
+/**
+ * READONLY errors in the apps' logs since `since`: `responses` are requests answered with an error
+ * because of one ("request failed" lines), `total` every line that names one.
+ */
+export function readonlyErrors(compose: Compose, since: Date): { responses: number; total: number } {
+  const lines = APP_SERVICES.flatMap((app) => compose.logsSince(app, since).split('\n')).filter((l) => l.includes('READONLY'));
+  return { responses: lines.filter((l) => l.includes('request failed')).length, total: lines.length };
+}
+
+/** Failed requests by kind: `<status> <error code>` (status 0: no answer at all) → how many. */
+export function failureKinds(samples: ProbeSample[]): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const s of samples) {
+    if (s.status >= 200 && s.status < 300) continue;
+    const kind = `${s.status} ${s.error ?? ''}`.trim();
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+/** Sessions gone or gone back in time (see ProbeReport.lost): the goal is 0. */
+export const sessionsLost = (report: ProbeReport) => report.lost.gone + report.lost.stale;
+
+/** The figures of a stretch of load: requests, failures, statuses, lost sessions, latency. */
+export function loadFigures(report: ProbeReport, samples: ProbeSample[], from?: number, to?: number) {
+  const window = windowStats(samples, from, to);
+  return {
+    requests: report.requests,
+    failedGET: report.failed.GET,
+    failedPOST: report.failed.POST,
+    // A session lost: gone (401), or its counter went back (acknowledged writes lost). A late write (a POST
+    // that failed, applied after all) is not a loss: it is counted apart.
+    sessionsLost: report.lost.gone + report.lost.stale,
+    lost: report.lost,
+    statuses: report.statuses,
+    p50Ms: window.p50Ms,
+    p99Ms: window.p99Ms,
+    maxMs: window.maxMs,
+  };
+}
+
+/** When POSTs answered with a counter that went back (acknowledged writes lost), in seconds after `t0`. */
+export function staleAnswers(samples: ProbeSample[], t0: number): { count: number; firstS?: number; lastS?: number } {
+  const stale = samples.filter((s) => s.stale);
+  if (stale.length === 0) return { count: 0 };
+  return { count: stale.length, firstS: secondsBetween(t0, stale[0]!.at), lastS: secondsBetween(t0, stale.at(-1)!.at) };
+}
+
+/** Raw SET throughput of a Redis node (redis-benchmark inside its container, 8 clients), keys removed after. */
+export function redisSetsPerSecond(compose: Compose, node: string): number {
+  const id = compose.containerId(node);
+  const bench = spawnSync(
+    'docker',
+    ['exec', id, 'sh', '-c', 'redis-benchmark -a "$REDIS_PASSWORD" -q -n 5000 -c 8 -r 1000 SET faults:bench:__rand_int__ x 2>/dev/null'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  spawnSync('docker', ['exec', id, 'sh', '-c', 'redis-cli --scan --pattern "faults:bench:*" | xargs -r redis-cli del >/dev/null'], { timeout: 30_000 });
+  const matches = [...bench.stdout.matchAll(/([\d.]+) requests per second/g)];
+  const last = matches.at(-1);
+  if (!last) throw new Error(`redis-benchmark in ${node} printed no result: ${bench.stdout}${bench.stderr}`);
+  return Math.round(Number(last[1]));
+}

@@ -1,0 +1,2 @@
+// Every scenario breaks something and waits for the stack to mend: hooks get three minutes unless told.
+jest.setTimeout(180_000);
