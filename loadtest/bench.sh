@@ -3,7 +3,7 @@
 # project of its own. Maximum sustainable rates, latency at equal load, CPU-seconds per 1000 requests,
 # Redis commands per request, nginx's upstream keep-alive reuse, and the Redis variant on 1, 2, 3 apps.
 #
-#   npm run bench                       # full run, ~30 min; writes docs/reports/bench-<date>.{md,svg,json}
+#   npm run bench                       # full run, ~35 min; writes docs/reports/bench-<date>.{md,svg,json}
 #   npm run bench:ci                    # BENCH_SHORT=1: ~3 min, no baseline ramp, no scaling; the report goes
 #                                       # to .artifacts/bench/<time>-short/; fails when a read costs > 1.05
 #                                       # Redis commands
@@ -17,7 +17,8 @@
 # reachable .ci/standins.sh builds a stand-in around the k6 that .ci/k6.sh builds.
 #
 # Environment: BENCH_SHORT, BENCH_OUT (report path prefix), BENCH_P95_MS (the sustainable-rate latency
-# bound, 50), BENCH_VUS (100), BENCH_SESSIONS (30), BENCH_WRITE_EVERY (10: 90 % reads), LOG_LEVEL (warn).
+# bound, 50), BENCH_ROUNDS (2; 1 in the short run), BENCH_VUS (100), BENCH_SESSIONS (30), BENCH_WRITE_EVERY
+# (10: 90 % reads), LOG_LEVEL (warn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

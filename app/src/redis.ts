@@ -47,7 +47,26 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
     logger.info({ mode: config.sentinels ? 'sentinel' : 'standalone' }, 'redis ready');
   });
   client.on('+node', () => logger.info('redis sentinel reported a new node'));
+  // ioredis gives up for good ("end": every command then fails with "Connection is closed.") when its
+  // Sentinel connector's connect fails outright, as it did when both Redis nodes restarted right after a
+  // failover and Sentinel named a node whose name Docker's DNS did not resolve yet. Start over, unless we
+  // are the ones closing it (closeRedisClient).
+  client.on('end', () => {
+    if (closing.has(client)) return;
+    logger.warn('redis client stopped reconnecting; starting over');
+    setTimeout(() => {
+      if (!closing.has(client) && client.status === 'end') client.connect().catch(() => undefined);
+    }, 500).unref();
+  });
   return client;
+}
+
+const closing = new WeakSet<Redis>();
+
+/** Closes a client made by createRedisClient for good: QUIT, or a disconnect if Redis does not answer. */
+export async function closeRedisClient(client: Redis): Promise<void> {
+  closing.add(client);
+  await client.quit().catch(() => client.disconnect());
 }
 
 /** Errors that mean "the store cannot be reached right now", as opposed to a bug. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createRedisClient } from './redis';
+import { closeRedisClient, createRedisClient } from './redis';
 
 export interface RunningServer {
   server: Server;
@@ -61,7 +61,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
       clearInterval(sweeper);
       clearTimeout(deadline);
       await cluster.close();
-      await redis?.quit().catch(() => redis.disconnect());
+      if (redis) await closeRedisClient(redis);
       logger.info('stopped');
       logger.flush();
     })();

@@ -322,7 +322,7 @@ function markdown(results: BenchResults, svgName: string): string {
     row('store operations per request (apps)', (n) => (n === 'baseline' ? '—' : storeOps(n))),
     row('nginx → app keep-alive reuse⁵', reuse),
     '',
-    `¹ The highest step of a ramping-arrival-rate staircase (\`loadtest/bench/01.ramp.ts\`; a coarse pass, then a fine one around the knee) with no dropped iteration (≤ ${st.edgeTolerance} short of rate × hold, the step's edges), ` +
+    `¹ The highest step of a ramping-arrival-rate staircase (\`loadtest/bench/01.ramp.ts\`; ${st.plan.fine ? 'a coarse pass, then a fine one from just below the knee' : 'one coarse pass'}) with no dropped iteration (≤ ${st.edgeTolerance} short of rate × hold, the step's edges), ` +
       `failed requests ≤ ${pct(st.maxFailed)} and **p95 ≤ ${st.p95BoundMs} ms**. ` +
       `² Every variant at the same rate, 50 % of the sticky maximum, for ${phase('redis')?.durationS ?? '?'} s (\`02.steady.ts\`)${rounds > 1 ? '; the round with the lowest p95, whose CPU, commands and reuse the rows below give' : ''}. ` +
       `³ CPU time of the variant's containers over the load (${st.cpuSource}): nginx + the three apps, + redis-primary and redis-replica for the Redis variant and the baseline; the Sentinels, k6 and the machine's other work are listed below, not summed. ` +

@@ -17,7 +17,7 @@
 //   npx tsx loadtest/tools/bench-run.ts --report-only docs/reports/bench-2026-11-23.json   # re-render
 //
 // Environment: K6_RUNNER (docker | binary), K6, HTTP_PORT, STICKY_HTTP_PORT (as bench.sh sets them), and
-// BENCH_P95_MS, BENCH_VUS, BENCH_SESSIONS, BENCH_WRITE_EVERY (docs/benchmarks.md).
+// BENCH_P95_MS, BENCH_ROUNDS, BENCH_VUS, BENCH_SESSIONS, BENCH_WRITE_EVERY (docs/benchmarks.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';

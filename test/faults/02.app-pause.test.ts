@@ -69,9 +69,14 @@ describe('fault 2: one app frozen for 30 s under load', () => {
   const compose = faultsCompose();
   let nginxOverridden = false;
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (compose.health('app-3') === 'paused') compose.unpause('app-3');
-    if (nginxOverridden) compose.run(['up', '-d', '--no-deps', 'nginx']);
+    await restoreStack(compose);
+  }, 240_000);
+
+  afterAll(async () => {
+    if (!nginxOverridden) return;
+    compose.run(['up', '-d', '--no-deps', 'nginx']);
     await restoreStack(compose);
   }, 240_000);
 

@@ -52,9 +52,13 @@ describe('fault 5: killing the Redis primary, with appendfsync everysec and alwa
   const compose = faultsCompose();
   let killed: string | undefined;
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (killed) compose.start(killed);
+    killed = undefined;
     await restoreStack(compose);
+  }, 300_000);
+
+  afterAll(async () => {
     if (appendfsyncOf(compose, compose.sentinelPrimary()) !== 'everysec') await recreateRedisWith(compose, 'everysec');
   }, 300_000);
 

@@ -213,7 +213,7 @@ export async function waitSteady(compose: Compose, timeoutMs = 120_000): Promise
 export async function restoreStack(compose: Compose): Promise<RedisRoles> {
   await LoadThread.stopAll();
   try {
-    return await waitSteady(compose, 90_000);
+    return await waitSteady(compose, 45_000);
   } catch (err) {
     const stuck = APP_SERVICES.filter((app) => compose.health(app) !== 'healthy');
     console.warn(`restoring the stack: ${(err as Error).message}; restarting ${stuck.join(', ') || 'no app'}`);

@@ -4,7 +4,7 @@ import type Redis from 'ioredis';
 import pino from 'pino';
 import { createApp, type ClusterApp } from '../../app/src/app';
 import { loadConfig, type Config } from '../../app/src/config';
-import { createRedisClient } from '../../app/src/redis';
+import { closeRedisClient, createRedisClient } from '../../app/src/redis';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -53,7 +53,7 @@ export async function startInstance(env: Record<string, string> = {}, { waitForR
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await cluster.close();
-      redis?.disconnect();
+      if (redis) await closeRedisClient(redis);
     },
   };
 }
