@@ -4,6 +4,7 @@ import {
   faultsCompose,
   firstSample,
   loadFigures,
+  otherNode,
   outcome,
   reportFault,
   restoreStack,
@@ -82,7 +83,7 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
   test('when two Sentinels are killed, then killing the primary promotes nothing: writes fail until the primary is back', async () => {
     // sentinel-3 is still down from the test above; the stack is otherwise whole.
     const primary = compose.sentinelPrimary(['sentinel-1']);
-    const replica = primary === 'redis-primary' ? 'redis-replica' : 'redis-primary';
+    const replica = otherNode(primary);
     await waitReplicaSynced(compose, replica, primary);
     kill('sentinel-2');
     const quorum = await waitFor('sentinel-1 to see it is alone', () => {
@@ -132,7 +133,7 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
 
   test('when only one Sentinel is left, then SENTINEL FAILOVER, which asks no other Sentinel, still promotes the replica', async () => {
     const primary = compose.sentinelPrimary(['sentinel-1']);
-    const replica = primary === 'redis-primary' ? 'redis-replica' : 'redis-primary';
+    const replica = otherNode(primary);
     await waitReplicaSynced(compose, replica, primary, 60_000);
     expect([...down].sort()).toEqual(['sentinel-2', 'sentinel-3']);
 

@@ -77,8 +77,6 @@ export function firstSample(fleet: LoadThread, from: number, matches: (s: ProbeS
   return fleet.samples().find((s) => s.at >= from && matches(s));
 }
 
-export const failedCount = (report: ProbeReport) => report.failed.GET + report.failed.POST;
-
 /** Seconds from `from` to `to` (epoch ms), rounded to 0.1 s. */
 export const secondsBetween = (from: number, to: number) => Math.round((to - from) / 100) / 10;
 
