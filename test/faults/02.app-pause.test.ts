@@ -88,12 +88,13 @@ describe('fault 2: one app frozen for 30 s under load', () => {
     const readTimeout = /^\s*proxy_read_timeout\s+([^;]+);/m.exec(readFileSync(path.join(ROOT, 'nginx/round-robin.conf'), 'utf8'))?.[1] ?? '60s (default)';
     reportFault('2a. pause app-3 30 s (nginx as configured)', { proxyReadTimeout: readTimeout, ...figures }, samples);
     expect(sessionsLost(report)).toBe(0);
-    // At most a request or so per user fails, caught by the freeze or the thaw: app-3 had sent its Redis
-    // command when it froze, and that command's 800 ms timer fires first thing on thawing (503); or nginx
-    // loses the connection of a POST it may not retry (502). Never an nginx timeout (504) or no answer.
+    // Few requests fail, caught by the freeze or the thaw: app-3 had sent its Redis command when it froze,
+    // and that command's 800 ms timer fires first thing on thawing (503); nginx loses the connection of a
+    // POST it may not retry (502); or, with nginx's proxy_read_timeout (5 s), a POST sent to the frozen app
+    // gets 504 (GETs are retried elsewhere). Never no answer, and never a failed GET from a timeout.
     const failures = samples.filter((s) => s.status !== 200);
-    expect(failures.every((s) => s.status === 502 || s.status === 503)).toBe(true);
-    expect(failures.length).toBeLessThanOrEqual(LOAD.users);
+    expect(failures.every((s) => s.status === 502 || s.status === 503 || (s.status === 504 && s.method === 'POST'))).toBe(true);
+    expect(failures.length).toBeLessThanOrEqual(2 * LOAD.users);
     // Nothing waits longer than the pause itself plus a margin for a loaded machine.
     expect(during.maxMs).toBeLessThan(PAUSE_MS + 10_000);
     expect(mended).toBe('ok');
