@@ -58,7 +58,8 @@ describe('scenario 7: abuse through nginx', () => {
     const ttl = Number(redisCli('ttl', key!));
     const replica = ['redis-primary', 'redis-replica'].find((s) => s !== primary())!;
     let replicated = '';
-    for (let i = 0; i < 20 && replicated !== count; i++) {
+    // Replication is asynchronous, and just after the stack came up the replica may still be syncing.
+    for (const until = Date.now() + 15_000; Date.now() < until && replicated !== count; ) {
       replicated = compose.redisCli(replica, 'get', key!);
       if (replicated !== count) await sleep(100);
     }
