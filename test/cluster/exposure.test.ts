@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, REDIS_SERVICES, clusterCompose, clusterInfo, reportFigures } from './compose';
+import { APP_SERVICES, REDIS_SERVICES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
 
 /** Scenario 6: only nginx is reachable from the host; Redis and Sentinel are not published, and need a password. */
 describe('scenario 6: what the host can reach', () => {
@@ -113,7 +113,13 @@ describe('scenario 6: what the host can reach', () => {
     const client = new TestClient();
     await client.login({ url: clusterInfo().httpUrl });
     const visit = await client.post({ url: clusterInfo().httpUrl }, '/api/visits');
-    const replication = compose.redisCli(node, 'info', 'replication');
+    // Replication authenticates with the default user's password; after an earlier test restarted Redis,
+    // the replica may still be in its full sync (wait_bgsave): give it until it is online.
+    let replication = compose.redisCli(node, 'info', 'replication');
+    for (const until = Date.now() + 30_000; Date.now() < until && !/state=online/.test(replication); ) {
+      await sleep(500);
+      replication = compose.redisCli(node, 'info', 'replication');
+    }
 
     reportFigures('redis acl: the apps\' user', { refused: Object.keys(refused).concat(Object.keys(sentinel), 'DEBUG'), acl: compose.redisCli(node, 'acl', 'getuser', 'session-app').split('\n').join(' ').slice(0, 600) });
     for (const [what, answer] of Object.entries({ ...refused, ...sentinel })) expect([what, answer]).toEqual([what, expect.stringMatching(/^NOPERM/)]);
