@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import session from 'express-session';
+import onHeaders from 'on-headers';
 import helmet from 'helmet';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -63,6 +64,12 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
 
   app.use((_req, res, next) => {
     res.setHeader('X-Served-By', config.instanceId);
+    // A stopping app answers what still reaches it, or was in flight when it began to stop, and closes that
+    // connection after the answer: the header tells the proxy not to reuse it, so the proxy never writes a
+    // request into a connection the app is closing. Decided when the headers go out, not when the request came.
+    onHeaders(res, () => {
+      if (draining) res.setHeader('Connection', 'close');
+    });
     next();
   });
   app.use(

@@ -54,6 +54,9 @@ const schema = z.object({
   LOGIN_MAX_FAILURES: int(1, 10_000).default(10),
   LOGIN_WINDOW_S: int(1, 86_400).default(900),
   SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
+  // How long a stopping app leaves idle keep-alive connections open, for the proxy to use (and be told
+  // Connection: close) or drop, before it closes them itself (see server.ts).
+  SHUTDOWN_IDLE_GRACE_MS: int(0, 60_000).default(2_000),
   KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
 });
 
@@ -89,6 +92,7 @@ export interface Config {
   trustProxy: number;
   login: { maxFailures: number; windowMs: number };
   shutdownTimeoutMs: number;
+  shutdownIdleGraceMs: number;
   keepAliveTimeoutMs: number;
 }
 
@@ -141,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     trustProxy: e.TRUST_PROXY,
     login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_S * 1000 },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownIdleGraceMs: e.SHUTDOWN_IDLE_GRACE_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
   };
   if (config.session.touchAfterMs >= idleTimeoutMs) {

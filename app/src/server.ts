@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -47,17 +47,28 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   const stop = () => {
     stopping ??= (async () => {
       logger.info('shutting down: readiness fails, in-flight requests finish');
+      // From here every response says Connection: close (app.ts), so each connection that carries one more
+      // request is closed by Node after the answer, with no race with the proxy.
       cluster.startDraining();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // server.close() only closes the connections idle at that instant; one busy then stays open after its
-      // response (keep-alive) until the deadline, so close each as soon as it turns idle.
-      server.closeIdleConnections();
-      const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+      // Stop accepting connections, but leave the idle keep-alive ones open. http.Server#close() would also
+      // close those at once (Node ≥ 19), and a connection idle for Node may be carrying a request the proxy
+      // has just written: closing it resets it, and nginx answers 502 to a POST it may not retry. With the
+      // listener closed, nginx's next new connection to this app is refused, which it retries on another
+      // app and which makes it leave this one alone for fail_timeout (10 s).
+      const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
+      // After the grace, the proxy has used (and been told to drop) or left the idle connections; close
+      // the rest, and each busy one as soon as it turns idle.
+      let sweeper: NodeJS.Timeout | undefined;
+      const grace = setTimeout(() => {
+        server.closeIdleConnections();
+        sweeper = setInterval(() => server.closeIdleConnections(), 100);
+      }, config.shutdownIdleGraceMs);
       const deadline = setTimeout(() => {
         logger.warn('shutdown deadline reached: closing remaining connections');
         server.closeAllConnections();
       }, config.shutdownTimeoutMs);
       await closed;
+      clearTimeout(grace);
       clearInterval(sweeper);
       clearTimeout(deadline);
       await cluster.close();

@@ -8,6 +8,8 @@ import { TEST_SECRET, testRedisUrl } from '../helpers/instance';
 jest.setTimeout(30_000);
 
 const ROOT = path.resolve(__dirname, '../..');
+/** How long a stopping server leaves idle keep-alive connections open (SHUTDOWN_IDLE_GRACE_MS). */
+const GRACE_MS = 1000;
 
 /** A raw HTTP/1.1 connection, so the test decides exactly when each byte of a request is sent. */
 class RawConnection {
@@ -36,7 +38,7 @@ class RawConnection {
     this.socket.write(text);
   }
 
-  /** Resolves with the first complete response on this connection (responses here carry Content-Length). */
+  /** Resolves with the next complete response on this connection, and consumes it (responses here carry Content-Length). */
   async response(): Promise<{ status: number; headers: string; body: string }> {
     for (;;) {
       const end = this.received.indexOf('\r\n\r\n');
@@ -44,7 +46,9 @@ class RawConnection {
         const headers = this.received.slice(0, end);
         const length = Number(/content-length: (\d+)/i.exec(headers)?.[1] ?? 0);
         if (this.received.length >= end + 4 + length) {
-          return { status: Number(headers.split(' ')[1]), headers, body: this.received.slice(end + 4, end + 4 + length) };
+          const body = this.received.slice(end + 4, end + 4 + length);
+          this.received = this.received.slice(end + 4 + length);
+          return { status: Number(headers.split(' ')[1]), headers, body };
         }
       }
       await new Promise((resolve) => this.socket.once('data', resolve));
@@ -75,6 +79,7 @@ describe('startServer', () => {
       SESSION_SECRETS: TEST_SECRET,
       INSTANCE_ID: 'server-test',
       SHUTDOWN_TIMEOUT_MS: '20000',
+      SHUTDOWN_IDLE_GRACE_MS: String(GRACE_MS),
     });
   });
   afterEach(async () => {
@@ -88,7 +93,7 @@ describe('startServer', () => {
     expect(running!.server.headersTimeout).toBeGreaterThan(65_000);
   });
 
-  test('when stopped with an idle keep-alive connection and a request in flight, then the request completes with 200, the idle connection is closed, new connections are refused and stop() resolves', async () => {
+  test('when stopped with an idle keep-alive connection and a request in flight, then new connections are refused at once, the request completes with 200 and Connection: close, the idle connection is closed only after the grace, and stop() resolves', async () => {
     const { server, port } = running!;
     const idle = await RawConnection.open(port);
     connections.push(idle);
@@ -101,28 +106,58 @@ describe('startServer', () => {
     busy.write(`POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
     await requestStarted; // the server has the request; its body is still on the way
 
+    const stopAt = Date.now();
     const stopping = running!.stop();
     let stopped = false;
     void stopping.then(() => {
       stopped = true;
     });
-    await idle.closed;
     const newConnection = await refused(port);
-    const stoppedBeforeTheBody = stopped;
     busy.write(body.slice(10));
     const inFlight = await busy.response();
-    const answeredAt = Date.now();
-    await Promise.all([stopping, busy.closed]);
-    const stopTook = Date.now() - answeredAt;
+    await busy.closed;
+    const busyClosedAfter = Date.now() - stopAt;
+    await idle.closed;
+    const idleClosedAfter = Date.now() - stopAt;
+    const stoppedBeforeTheGrace = stopped && idleClosedAfter < GRACE_MS - 50;
+    await stopping;
+    const stopTook = Date.now() - stopAt;
     running = undefined;
 
     expect(first.status).toBe(200);
     expect(first.headers).not.toMatch(/connection: close/i); // it really was a keep-alive connection
     expect(newConnection).toBe('ECONNREFUSED');
-    expect(stoppedBeforeTheBody).toBe(false);
     expect(inFlight.status).toBe(200);
+    expect(inFlight.headers).toMatch(/connection: close/i);
     expect(JSON.parse(inFlight.body).user.username).toBe('alice');
-    expect(stopTook).toBeLessThan(2000); // its connection closed once answered, well before the 20 s deadline
+    expect(busyClosedAfter).toBeLessThan(GRACE_MS); // closed after its answer, not by the grace's sweep
+    expect(idleClosedAfter).toBeGreaterThanOrEqual(GRACE_MS - 50); // left open for the proxy during the grace
+    expect(stoppedBeforeTheGrace).toBe(false); // stop() waits for the idle connection
+    expect(stopTook).toBeGreaterThanOrEqual(GRACE_MS - 50);
+    expect(stopTook).toBeLessThan(GRACE_MS + 2000); // well before the 20 s deadline
+  });
+
+  test('when a proxy sends one more request on a kept-alive connection while the server stops, then it is answered 200 with Connection: close and that connection is closed after the answer', async () => {
+    const { port } = running!;
+    const kept = await RawConnection.open(port);
+    connections.push(kept);
+    kept.write('GET /api/ping HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    const before = await kept.response();
+
+    const stopAt = Date.now();
+    const stopping = running!.stop();
+    kept.write('GET /api/ping HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    const during = await kept.response();
+    await kept.closed;
+    const closedAfter = Date.now() - stopAt;
+    await stopping;
+    running = undefined;
+
+    expect(before.status).toBe(200);
+    expect(before.headers).not.toMatch(/connection: close/i);
+    expect(during.status).toBe(200);
+    expect(during.headers).toMatch(/connection: close/i);
+    expect(closedAfter).toBeLessThan(GRACE_MS);
   });
 });
 
