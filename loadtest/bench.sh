@@ -23,12 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== bench: %s (%ss)\n' "$1" "$SECONDS" >&2; }
-compose() {
-  if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
-}
-free_port() {
-  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
-}
+# compose, free_port, stack_up
+source loadtest/lib/stack.sh
 
 args=()
 short=""
@@ -43,33 +39,7 @@ fi
 
 # Request logs at info would measure pino and Docker's log driver as much as the session store.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
-if [[ -n "${SC_BENCH_PROJECT:-}" ]]; then
-  : "${HTTP_PORT:?reusing $SC_BENCH_PROJECT needs its HTTP_PORT}" "${STICKY_HTTP_PORT:?and its STICKY_HTTP_PORT}"
-  export COMPOSE_PROJECT_NAME="$SC_BENCH_PROJECT"
-  step "reusing compose project $COMPOSE_PROJECT_NAME (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
-else
-  export COMPOSE_PROJECT_NAME="scbench${short:+-ci}"
-  HTTP_PORT="$(free_port)"
-  STICKY_HTTP_PORT="$(free_port)"
-  export HTTP_PORT STICKY_HTTP_PORT
-  step "compose project $COMPOSE_PROJECT_NAME up (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
-  mkdir -p .artifacts
-  compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true
-  trap 'step "compose project $COMPOSE_PROJECT_NAME down"; compose --profile sticky --profile loadtest down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
-  compose --profile sticky up -d --build >.artifacts/bench-compose-up.log 2>&1 || {
-    tail -n 40 .artifacts/bench-compose-up.log >&2
-    exit 1
-  }
-fi
-
-# Both nginx answer and reach an app (up -d has waited for the apps' healthchecks; nginx's own is later).
-for port in "$HTTP_PORT" "$STICKY_HTTP_PORT"; do
-  deadline=$((SECONDS + 120))
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz"; do
-    ((SECONDS < deadline)) || { echo "bench: 127.0.0.1:$port/healthz did not answer within 120 s" >&2; exit 1; }
-    sleep 1
-  done
-done
+stack_up "${SC_BENCH_PROJECT:-}" "scbench${short:+-ci}" .artifacts/bench-compose-up.log
 
 step "phases"
 node_modules/.bin/tsx loadtest/tools/bench-run.ts --project "$COMPOSE_PROJECT_NAME" ${args[@]+"${args[@]}"}

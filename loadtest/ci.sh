@@ -15,12 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== loadtest: %s (%ss)\n' "$1" "$SECONDS"; }
-compose() {
-  if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
-}
-free_port() {
-  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
-}
+# compose, free_port, stack_up
+source loadtest/lib/stack.sh
 
 export K6_RUNNER="${K6_RUNNER:-docker}"
 if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE_TAG:-2.2.0}" >/dev/null 2>&1; then
@@ -28,33 +24,9 @@ if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE
   bash .ci/standins.sh
 fi
 
-if [[ -n "${SC_LOADTEST_PROJECT:-}" ]]; then
-  : "${HTTP_PORT:?reusing $SC_LOADTEST_PROJECT needs its HTTP_PORT}" "${STICKY_HTTP_PORT:?and its STICKY_HTTP_PORT}"
-  export COMPOSE_PROJECT_NAME="$SC_LOADTEST_PROJECT"
-  step "reusing compose project $COMPOSE_PROJECT_NAME (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
-else
-  export COMPOSE_PROJECT_NAME=sck6-ci
-  HTTP_PORT="$(free_port)"
-  STICKY_HTTP_PORT="$(free_port)"
-  export HTTP_PORT STICKY_HTTP_PORT LOG_LEVEL=warn
-  step "compose project $COMPOSE_PROJECT_NAME up (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
-  compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true
-  trap 'step "compose project $COMPOSE_PROJECT_NAME down"; compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
-  compose --profile sticky up -d --build >.artifacts/loadtest-compose-up.log 2>&1 || {
-    tail -n 40 .artifacts/loadtest-compose-up.log >&2
-    exit 1
-  }
-fi
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
+stack_up "${SC_LOADTEST_PROJECT:-}" sck6-ci .artifacts/loadtest-compose-up.log
 export BASE_URL="http://127.0.0.1:$HTTP_PORT" STICKY_URL="http://127.0.0.1:$STICKY_HTTP_PORT"
-
-# Both nginx answer and reach an app (up -d has waited for the apps' healthchecks; nginx's own is later).
-for url in "$BASE_URL" "$STICKY_URL"; do
-  deadline=$((SECONDS + 120))
-  until curl -fsS -o /dev/null "$url/healthz"; do
-    ((SECONDS < deadline)) || { echo "loadtest: $url/healthz did not answer within 120 s" >&2; exit 1; }
-    sleep 1
-  done
-done
 
 export RESULTS=.artifacts/loadtest/ci
 rm -rf "$RESULTS"

@@ -50,13 +50,8 @@ k6_binary() {
   bash "$root/.ci/k6.sh"
 }
 
-free_port() {
-  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
-}
-
-compose() {
-  if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
-}
+# compose, free_port
+source "$root/loadtest/lib/stack.sh"
 
 # k6_run SCRIPT API_PORT [k6 args]: one k6 run into $run (= $results/$run_name), by binary or by image.
 k6_run() {

@@ -6,7 +6,7 @@
 //   k6 run -e BENCH_VARIANT=sticky -e RATES=200,300,400 loadtest/bench/01.ramp.ts
 import exec from 'k6/execution';
 import { envNumber } from '../lib/config.ts';
-import { benchIteration, benchSummary, GAP_S, loginSessions, TREND_STATS, VARIANT, VUS, type BenchSession } from './workload.ts';
+import { BENCH_THRESHOLDS, benchIteration, benchSummary, loginSessions, SCENARIO_BASE, TREND_STATS, type BenchSession } from './workload.ts';
 
 const RATES = (__ENV.RATES || '50,100,150,200').split(',').map(Number);
 if (RATES.some((r) => !Number.isInteger(r) || r <= 0)) throw new Error(`RATES must be positive integers, not "${__ENV.RATES}"`);
@@ -33,19 +33,13 @@ export const options = {
         { duration: `${RAMP_S}s`, target },
         { duration: `${HOLD_S}s`, target },
       ]),
-      preAllocatedVUs: VUS,
-      maxVUs: VUS,
-      startTime: `${GAP_S}s`,
-      gracefulStop: '5s',
-      tags: { kind: 'bench', variant: VARIANT },
+      ...SCENARIO_BASE,
     },
   },
   summaryTrendStats: TREND_STATS,
   thresholds: {
     ...stepThresholds,
-    'http_reqs{kind:bench}': ['count>=0'],
-    'http_req_failed{kind:bench}': ['rate>=0'],
-    'http_req_duration{kind:bench}': ['p(95)>=0'],
+    ...BENCH_THRESHOLDS,
     dropped_iterations: [{ threshold: `count<${DROP_ABORT}`, abortOnFail: true }],
   },
 };

@@ -3,7 +3,7 @@
 // request and upstream keep-alive reuse.
 //   k6 run -e BENCH_VARIANT=redis -e RATE=300 -e DURATION=60s loadtest/bench/02.steady.ts
 import { envNumber } from '../lib/config.ts';
-import { benchIteration, benchSummary, GAP_S, loginSessions, TREND_STATS, VARIANT, VUS, type BenchSession } from './workload.ts';
+import { BENCH_THRESHOLDS, benchIteration, benchSummary, loginSessions, SCENARIO_BASE, TREND_STATS, type BenchSession } from './workload.ts';
 
 const RATE = envNumber('RATE', 100);
 const DURATION = __ENV.DURATION || '60s';
@@ -15,18 +15,12 @@ export const options = {
       rate: RATE,
       timeUnit: '1s',
       duration: DURATION,
-      preAllocatedVUs: VUS,
-      maxVUs: VUS,
-      startTime: `${GAP_S}s`,
-      gracefulStop: '5s',
-      tags: { kind: 'bench', variant: VARIANT },
+      ...SCENARIO_BASE,
     },
   },
   summaryTrendStats: TREND_STATS,
   thresholds: {
-    'http_reqs{kind:bench}': ['count>=0'],
-    'http_req_failed{kind:bench}': ['rate>=0'],
-    'http_req_duration{kind:bench}': ['p(95)>=0'],
+    ...BENCH_THRESHOLDS,
     'http_reqs{op:read}': ['count>=0'],
     'http_reqs{op:write}': ['count>=0'],
     'http_reqs{op:ping}': ['count>=0'],

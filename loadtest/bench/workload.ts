@@ -94,6 +94,22 @@ export function benchIteration(sessions: BenchSession[], tags: Record<string, st
   }
 }
 
+/** What the scenarios of both scripts share: every VU allocated before the load, the idle gap first, the tags. */
+export const SCENARIO_BASE = {
+  preAllocatedVUs: VUS,
+  maxVUs: VUS,
+  startTime: `${GAP_S}s`,
+  gracefulStop: '5s',
+  tags: { kind: 'bench', variant: VARIANT },
+};
+
+/** k6 keeps a tagged sub-metric in the summary only when a threshold names it: always-true ones, for both scripts. */
+export const BENCH_THRESHOLDS: Record<string, string[]> = {
+  'http_reqs{kind:bench}': ['count>=0'],
+  'http_req_failed{kind:bench}': ['rate>=0'],
+  'http_req_duration{kind:bench}': ['p(95)>=0'],
+};
+
 /** Trend stats kept in the summary. */
 export const TREND_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count'];
 

@@ -1,0 +1,49 @@
+# Shell helpers shared by loadtest/run.sh, ci.sh and bench.sh: sourced, not run. The caller has cd'ed to the
+# repository root and defines step() (its own progress line).
+
+# docker-compose v1 where it is installed (this machine, CI), else the compose plugin.
+compose() {
+  if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
+}
+
+# A loopback TCP port nothing listens on right now.
+free_port() {
+  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+}
+
+# stack_up REUSE_PROJECT FRESH_PROJECT UP_LOG: the compose project the caller measures, both profiles (redis,
+# sticky) up and both nginx answering, with COMPOSE_PROJECT_NAME, HTTP_PORT and STICKY_HTTP_PORT exported.
+# REUSE_PROJECT non-empty: that running project, whose ports HTTP_PORT and STICKY_HTTP_PORT must name; it is
+# left running. Otherwise FRESH_PROJECT, brought up with --build on free loopback ports (docker-compose's
+# output to UP_LOG) and removed with its volumes when the caller exits.
+stack_up() {
+  local reuse="$1" fresh="$2" up_log="$3"
+  if [[ -n "$reuse" ]]; then
+    : "${HTTP_PORT:?reusing $reuse needs its HTTP_PORT}" "${STICKY_HTTP_PORT:?and its STICKY_HTTP_PORT}"
+    export COMPOSE_PROJECT_NAME="$reuse" HTTP_PORT STICKY_HTTP_PORT
+    step "reusing compose project $COMPOSE_PROJECT_NAME (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
+  else
+    export COMPOSE_PROJECT_NAME="$fresh"
+    HTTP_PORT="$(free_port)"
+    STICKY_HTTP_PORT="$(free_port)"
+    export HTTP_PORT STICKY_HTTP_PORT
+    step "compose project $COMPOSE_PROJECT_NAME up (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
+    mkdir -p "$(dirname "$up_log")"
+    compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true
+    trap 'step "compose project $COMPOSE_PROJECT_NAME down"; compose --profile sticky --profile loadtest down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
+    compose --profile sticky up -d --build >"$up_log" 2>&1 || {
+      tail -n 40 "$up_log" >&2
+      exit 1
+    }
+  fi
+
+  # Both nginx answer and reach an app (up -d has waited for the apps' healthchecks; nginx's own is later).
+  local port deadline
+  for port in "$HTTP_PORT" "$STICKY_HTTP_PORT"; do
+    deadline=$((SECONDS + 120))
+    until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz"; do
+      ((SECONDS < deadline)) || { echo "127.0.0.1:$port/healthz did not answer within 120 s" >&2; exit 1; }
+      sleep 1
+    done
+  done
+}
