@@ -3,7 +3,7 @@
 # project of its own. Maximum sustainable rates, latency at equal load, CPU-seconds per 1000 requests,
 # Redis commands per request, nginx's upstream keep-alive reuse, and the Redis variant on 1, 2, 3 apps.
 #
-#   npm run bench                       # full run, ~35 min; writes docs/reports/bench-<date>.{md,svg,json}
+#   npm run bench                       # full run, 35 to 45 min; writes docs/reports/bench-<date>.{md,svg,json}
 #   npm run bench:ci                    # BENCH_SHORT=1: ~3 min, no baseline ramp, no scaling; the report goes
 #                                       # to .artifacts/bench/<time>-short/; fails when a read costs > 1.05
 #                                       # Redis commands
