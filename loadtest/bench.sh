@@ -18,7 +18,8 @@
 #
 # Environment: BENCH_SHORT, BENCH_OUT (report path prefix), BENCH_P95_MS (the sustainable-rate latency
 # bound, 50), BENCH_ROUNDS (2; 1 in the short run), BENCH_VUS (100), BENCH_SESSIONS (30), BENCH_WRITE_EVERY
-# (10: 90 % reads), LOG_LEVEL (warn).
+# (10: 90 % reads), BENCH_STEADY_S (60; 8 in the short run), BENCH_EQUAL_RATE (50 % of sticky's maximum), LOG_LEVEL
+# (warn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

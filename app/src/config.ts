@@ -40,6 +40,9 @@ const schema = z.object({
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   // A command not answered within this bound fails, so a request that needs Redis gets a 503 instead of hanging.
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(800),
+  // ioredis's enableAutoPipelining: the commands of one event-loop tick go out in one write. Off by default
+  // (docs/benchmarks-efficiency.md measures both).
+  REDIS_AUTO_PIPELINING: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 
   SESSION_SECRETS: list.pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1)).optional(),
   SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('sc.sid'),
@@ -76,6 +79,7 @@ export interface Config {
     sentinelUsername?: string;
     sentinelPassword?: string;
     commandTimeoutMs: number;
+    autoPipelining: boolean;
   };
   session: {
     secrets: string[];
@@ -129,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sentinelUsername: e.REDIS_SENTINEL_USERNAME ?? e.REDIS_USERNAME,
       sentinelPassword: e.REDIS_SENTINEL_PASSWORD ?? e.REDIS_PASSWORD,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      autoPipelining: e.REDIS_AUTO_PIPELINING,
     },
     session: {
       secrets: e.SESSION_SECRETS ?? [DEV_SESSION_SECRET],

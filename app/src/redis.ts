@@ -15,6 +15,7 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
     username: config.username,
     password: config.password,
     commandTimeout: config.commandTimeoutMs,
+    enableAutoPipelining: config.autoPipelining,
     connectTimeout: Math.max(config.commandTimeoutMs, 1000),
     enableOfflineQueue: true,
     // Fail queued commands after a reconnect attempt instead of retrying them many times over.

@@ -17,7 +17,8 @@
 //   npx tsx loadtest/tools/bench-run.ts --report-only docs/reports/bench-2026-11-23.json   # re-render
 //
 // Environment: K6_RUNNER (docker | binary), K6, HTTP_PORT, STICKY_HTTP_PORT (as bench.sh sets them), and
-// BENCH_P95_MS, BENCH_ROUNDS, BENCH_VUS, BENCH_SESSIONS, BENCH_WRITE_EVERY (docs/benchmarks.md).
+// BENCH_P95_MS, BENCH_ROUNDS, BENCH_VUS, BENCH_SESSIONS, BENCH_WRITE_EVERY, BENCH_STEADY_S (the equal-load
+// phases' duration), BENCH_EQUAL_RATE (their rate, instead of 50 % of sticky's maximum) (docs/benchmarks.md).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -85,7 +86,7 @@ const PLAN = short
       coarse: { start: 100, factor: 1.6, rampS: 1, holdS: 3 },
       fine: null,
       dropAbort: 50,
-      steadyS: 8,
+      steadyS: num('BENCH_STEADY_S', 8),
       readsS: 8,
       baselineRamp: false,
       scaling: false,
@@ -94,7 +95,7 @@ const PLAN = short
       coarse: { start: 50, factor: 1.3, rampS: 2, holdS: 5 },
       fine: { from: 0.9, to: 1.6, step: 0.05, rampS: 2, holdS: 8 },
       dropAbort: 200,
-      steadyS: 60,
+      steadyS: num('BENCH_STEADY_S', 60),
       readsS: 30,
       baselineRamp: true,
       scaling: true,
@@ -552,7 +553,8 @@ async function main(): Promise<number> {
   if (PLAN.baselineRamp) ramps.push(await ramp('baseline', 'baseline', 3));
 
   const stickyMax = ramps[0]!.sustainable ?? PLAN.coarse.start;
-  const equalRate = round10(stickyMax / 2);
+  // BENCH_EQUAL_RATE fixes it, so that separate runs (an A/B of an app setting) compare at one load.
+  const equalRate = process.env.BENCH_EQUAL_RATE ? num('BENCH_EQUAL_RATE', 0) : round10(stickyMax / 2);
   const steadyResults: SteadyResult[] = [];
   for (let k = 1; k <= ROUNDS; k++) {
     for (const variant of ['sticky', 'redis', 'baseline'] as const) steadyResults.push(await steady(`${variant}-${k}`, variant, k, equalRate, PLAN.steadyS));

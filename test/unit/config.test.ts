@@ -16,6 +16,12 @@ describe('loadConfig', () => {
     expect(config.session.secrets).toEqual([DEV_SESSION_SECRET]);
     expect(config.session.usesDevSecret).toBe(true);
     expect(config.keepAliveTimeoutMs).toBe(65_000);
+    expect(config.redis.autoPipelining).toBe(false);
+  });
+
+  test('when REDIS_AUTO_PIPELINING is true, then the Redis client is to pipeline automatically', () => {
+    expect(loadConfig({ REDIS_AUTO_PIPELINING: 'true' }).redis.autoPipelining).toBe(true);
+    expect(loadConfig({ REDIS_AUTO_PIPELINING: 'false' }).redis.autoPipelining).toBe(false);
   });
 
   test('when a variable is set to the empty string, then it counts as unset', () => {
@@ -33,6 +39,7 @@ describe('loadConfig', () => {
     ['SESSION_POLICY', { SESSION_POLICY: 'bogus' }],
     ['REDIS_SENTINELS', { REDIS_SENTINELS: 'nohost' }],
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
+    ['REDIS_AUTO_PIPELINING', { REDIS_AUTO_PIPELINING: 'yes' }],
     ['SESSION_SECRETS', { SESSION_SECRETS: 'short' }],
     ['SESSION_SECRETS', { SESSION_SECRETS: 'a-long-enough-secret-value,short' }],
     ['SESSION_IDLE_TIMEOUT_S', { SESSION_IDLE_TIMEOUT_S: '0' }],
