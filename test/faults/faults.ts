@@ -224,19 +224,44 @@ export async function restoreStack(compose: Compose): Promise<RedisRoles> {
  * A planned switchover: SENTINEL FAILOVER (retried while Sentinel has no usable replica yet, as just after
  * the replica was recreated), then the wait until all three Sentinels name `replica` and the old primary
  * replicates it. Returns the seconds each took from the command.
+ *
+ * `pauseWrites`: first `CLIENT PAUSE <ms> WRITE` on the primary, as the CLIENT PAUSE reference describes for
+ * switching clients to another instance (and as Redis's own FAILOVER command does): the apps' writes wait
+ * instead of landing on a primary about to be demoted; once the Sentinels name the new primary, the old one
+ * is made its replica at once, and `CLIENT UNPAUSE` lets the waiting writes through, to be refused
+ * (READONLY) and sent again to the new primary by the apps' client, or to fail.
  */
-export async function plannedFailover(compose: Compose, { primary, replica }: RedisRoles): Promise<{ switchedAfterS: number; oldPrimaryReplicaAfterS: number }> {
+export async function plannedFailover(
+  compose: Compose,
+  { primary, replica }: RedisRoles,
+  { pauseWrites = false }: { pauseWrites?: boolean } = {},
+): Promise<{ switchedAfterS: number; oldPrimaryReplicaAfterS: number; writesPausedS?: number }> {
   const started = Date.now();
-  await waitFor(
-    'SENTINEL FAILOVER to be accepted',
-    () => compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster') === 'OK',
-    30_000,
-    1000,
-  );
-  await waitFor(`the Sentinels to name ${replica}`, () => sentinelViews(compose).every((v) => v === replica), 30_000, 200);
-  const switchedAt = Date.now();
-  await waitReplicaSynced(compose, primary, replica, 60_000);
-  return { switchedAfterS: secondsBetween(started, switchedAt), oldPrimaryReplicaAfterS: secondsBetween(started, Date.now()) };
+  // Longer than any switchover measured here (under 10 s); lifted by hand below as soon as it is done.
+  if (pauseWrites) compose.redisCli(primary, 'client', 'pause', '30000', 'write');
+  try {
+    await waitFor(
+      'SENTINEL FAILOVER to be accepted',
+      () => compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster') === 'OK',
+      30_000,
+      1000,
+    );
+    await waitFor(`the Sentinels to name ${replica}`, () => sentinelViews(compose).every((v) => v === replica), 30_000, 200);
+    const switchedAt = Date.now();
+    // Sentinel would demote the old primary itself only after its next look at it (10 to 15 s), and a
+    // paused primary holds back Sentinel's own PUBLISH (hello messages) and what queues behind it: demote it
+    // here, to the primary the Sentinels now name, as Sentinel will (REPLICAOF is not a write: not paused).
+    if (pauseWrites) compose.redisCli(primary, 'replicaof', replica, '6379');
+    await waitReplicaSynced(compose, primary, replica, 60_000);
+    const demotedAt = Date.now();
+    return {
+      switchedAfterS: secondsBetween(started, switchedAt),
+      oldPrimaryReplicaAfterS: secondsBetween(started, demotedAt),
+      ...(pauseWrites ? { writesPausedS: secondsBetween(started, demotedAt) } : {}),
+    };
+  } finally {
+    if (pauseWrites) compose.redisCli(primary, 'client', 'unpause');
+  }
 }
 
 /** When each app container started and how often Docker restarted it: unchanged means no restart. */
