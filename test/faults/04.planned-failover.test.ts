@@ -10,32 +10,39 @@ describe('fault 4: a planned Sentinel failover under load', () => {
     await restoreStack(compose);
   });
 
-  test('when SENTINEL FAILOVER mymaster swaps primary and replica, then no request fails and no client sees a READONLY error', async () => {
+  /** One switchover under the steady load, reported as `scenario`; what the assertions need. */
+  async function switchover(scenario: string, pauseWrites: boolean) {
     const roles = await waitSteady(compose);
     const fleet = await startLoad();
     await sleep(3000);
 
     const since = new Date();
     const t0 = Date.now();
-    const { switchedAfterS, oldPrimaryReplicaAfterS } = await plannedFailover(compose, roles);
+    const timings = await plannedFailover(compose, roles, { pauseWrites });
     await sleep(3000);
     const report = await fleet.stop();
     const readonly = readonlyErrors(compose, since);
     const samples = fleet.samples();
     const mended = await outcome(waitSteady(compose, 60_000));
 
-    reportFault('4. planned SENTINEL FAILOVER', {
+    reportFault(scenario, {
       from: roles.primary,
       to: roles.replica,
-      switchedAfterS,
-      oldPrimaryReplicaAfterS,
+      ...timings,
       ...loadFigures(report, samples),
-      during: windowStats(samples, t0, t0 + oldPrimaryReplicaAfterS * 1000),
+      failures: failureKinds(samples),
+      during: windowStats(samples, t0, t0 + timings.oldPrimaryReplicaAfterS * 1000),
       staleAnswersAfterFailoverCommand: staleAnswers(samples, t0),
       readonlyAnsweredToClients: readonly.responses,
       readonlyInAppLogs: readonly.total,
       mended,
     }, samples);
+    return { report, samples, readonly, mended };
+  }
+
+  test('when SENTINEL FAILOVER mymaster swaps primary and replica, then no request fails and no client sees a READONLY error', async () => {
+    const { report, readonly, mended } = await switchover('4. planned SENTINEL FAILOVER', false);
+
     expect(report.failed).toEqual({ GET: 0, POST: 0 });
     expect(readonly.responses).toBe(0);
     expect(report.lost.gone).toBe(0);
@@ -43,35 +50,11 @@ describe('fault 4: a planned Sentinel failover under load', () => {
   }, 180_000);
 
   test('when writes are paused on the primary first (CLIENT PAUSE WRITE), then SENTINEL FAILOVER, then no acknowledged write is lost: a write that cannot wait fails loudly with a 503', async () => {
-    const roles = await waitSteady(compose);
-    const fleet = await startLoad();
-    await sleep(3000);
+    const { report, samples, readonly, mended } = await switchover('4b. planned SENTINEL FAILOVER, writes paused first', true);
 
-    const since = new Date();
-    const t0 = Date.now();
-    const { switchedAfterS, oldPrimaryReplicaAfterS, writesPausedS } = await plannedFailover(compose, roles, { pauseWrites: true });
-    await sleep(3000);
-    const report = await fleet.stop();
-    const readonly = readonlyErrors(compose, since);
-    const samples = fleet.samples();
-    const mended = await outcome(waitSteady(compose, 60_000));
-
-    reportFault('4b. planned SENTINEL FAILOVER, writes paused first', {
-      from: roles.primary,
-      to: roles.replica,
-      switchedAfterS,
-      oldPrimaryReplicaAfterS,
-      writesPausedS,
-      ...loadFigures(report, samples),
-      failures: failureKinds(samples),
-      during: windowStats(samples, t0, t0 + oldPrimaryReplicaAfterS * 1000),
-      staleAnswersAfterFailoverCommand: staleAnswers(samples, t0),
-      readonlyAnsweredToClients: readonly.responses,
-      readonlyInAppLogs: readonly.total,
-      mended,
-    }, samples);
     // The point: writes wait or fail loudly (503), none is acknowledged and then discarded. A GET may write
-    // too (the lazy idle extension), so it may meet the pause as well.
+    // too (the lazy idle extension), and a paused write holds back the reads queued behind it on the app's
+    // one connection, so GETs may get the 503 as well.
     expect(report.lost.stale).toBe(0);
     expect(report.lost.gone).toBe(0);
     expect(Object.keys(failureKinds(samples)).filter((kind) => kind !== '503 redis_unavailable')).toEqual([]);
