@@ -57,7 +57,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
       // app and which makes it leave this one alone for fail_timeout (10 s).
       const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
       // After the grace, the proxy has used (and been told to drop) or left the idle connections; close
-      // the rest, and each busy one as soon as it turns idle.
+      // the rest, and then any that turns idle: one whose answer had sent its headers before the stop, so
+      // without Connection: close.
       let sweeper: NodeJS.Timeout | undefined;
       const grace = setTimeout(() => {
         server.closeIdleConnections();
