@@ -3,6 +3,7 @@
 // the offered rate, the sustainable rates, CPU-seconds per 1000 requests by component.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { machineSection, type RunFacts } from './run-facts.ts';
 import { esc, legend, niceScale, svgDocument, yGrid } from './svg-chart.ts';
 
 export interface RampStep {
@@ -245,11 +246,7 @@ function markdown(results: BenchResults, svgName: string): string {
   const cols = ['baseline', 'sticky', 'redis'];
   const row = (label: string, cell: (name: string) => string) => `| ${label} | ${cols.map(cell).join(' | ')} |`;
   const rate = results.equalLoad.rate;
-  const info = results.run as {
-    machine?: { os: string; cpu: string; cores: number; memoryGiB: number; loadAverage1m?: number };
-    versions?: Record<string, string | null>;
-    services?: Record<string, { image: string; standIn: boolean; version: string } | null>;
-  };
+  const info = results.run as RunFacts | undefined;
 
   const sustainable = (name: string) => {
     const r = rampOf(name);
@@ -373,22 +370,7 @@ function markdown(results: BenchResults, svgName: string): string {
   }
   lines.push('');
 
-  if (info?.machine) {
-    const svc = (name: string) => {
-      const x = info.services?.[name];
-      return x ? `${x.version} (image \`${x.image}\`${x.standIn ? ", a stand-in from .ci/standins.sh" : ''})` : 'unknown';
-    };
-    lines.push(
-      '**Machine and versions**',
-      '',
-      `- ${info.machine.cores} × ${info.machine.cpu}, ${info.machine.memoryGiB} GiB, ${info.machine.os}; the stack and k6 on this one machine` +
-        (info.machine.loadAverage1m !== undefined ? ` (load average ${info.machine.loadAverage1m} as the run started)` : ''),
-      `- ${info.versions?.k6}; Node ${info.versions?.node} (the bench driver); Docker ${info.versions?.docker}, docker-compose ${info.versions?.compose}`,
-      `- app: Node ${svc('app')}; nginx ${svc('nginx')}; Redis ${svc('redis')}`,
-      `- commit ${info.versions?.commit}; k6 runs in ${st.runDir}`,
-      '',
-    );
-  }
+  lines.push(...machineSection(info, { onMachine: 'the stack and k6 on this one machine', loadNote: '', driver: 'the bench driver', last: `; k6 runs in ${st.runDir}` }));
   return lines.join('\n');
 }
 

@@ -11,6 +11,7 @@ import { readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { machineSection, type RunFacts } from './run-facts.ts';
 import { esc, legend, niceScale, svgDocument, yGrid } from './svg-chart.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
@@ -254,12 +255,7 @@ function markdown(svgName: string): string {
     `${f.failed.total} of ${f.requests} (${pct(f.failed.rate, 2)}): GET ${f.failed.GET}, POST ${f.failed.POST}` +
     (f.failed.total ? ` — ${Object.entries(f.failed.byStatus).map(([k, n]) => `${k}: ${n}`).join(', ')}` : '');
   const share = (f: Figures) => Object.entries(f.share).map(([i, x]) => `${i} ${pct(x, 0)}`).join(', ');
-  const info = runInfo as {
-    startedAt?: string;
-    machine?: { os: string; cpu: string; cores: number; memoryGiB: number; loadAverage1m?: number };
-    versions?: Record<string, string | null>;
-    services?: Record<string, { image: string; standIn: boolean; version: string } | null>;
-  } | null;
+  const info = runInfo as RunFacts | null;
   const lines = [
     `# Redis vs sticky sessions under chaos — ${info?.startedAt?.slice(0, 10) ?? ''}`,
     '',
@@ -289,22 +285,7 @@ function markdown(svgName: string): string {
     for (const t of summary.thresholds) lines.push(`- ${t.ok ? '✓' : '✗'} \`${t.metric}\` \`${t.condition}\``);
     lines.push('');
   }
-  if (info?.machine) {
-    const svc = (name: string) => {
-      const x = info.services?.[name];
-      return x ? `${x.version} (image \`${x.image}\`${x.standIn ? ", from .ci/standins.sh's stand-ins" : ''})` : 'unknown';
-    };
-    lines.push(
-      '**Machine and versions**',
-      '',
-      `- ${info.machine.cores} × ${info.machine.cpu}, ${info.machine.memoryGiB} GiB, ${info.machine.os}; the whole stack, k6 and the driver on this one machine` +
-        (info.machine.loadAverage1m !== undefined ? ` (load average ${info.machine.loadAverage1m} as the run started: other jobs share these cores)` : ''),
-      `- ${info.versions?.k6}; Node ${info.versions?.node} (driver, report); Docker ${info.versions?.docker}, docker-compose ${info.versions?.compose}`,
-      `- app: Node ${svc('app')}; nginx ${svc('nginx')}; Redis ${svc('redis')}`,
-      `- commit ${info.versions?.commit}`,
-      '',
-    );
-  }
+  lines.push(...machineSection(info, { onMachine: 'the whole stack, k6 and the driver on this one machine', loadNote: ': other jobs share these cores', driver: 'driver, report', last: '' }));
   return lines.join('\n');
 }
 
