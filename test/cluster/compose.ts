@@ -19,10 +19,26 @@ export interface ClusterInfo extends StackInfo {
   stickyUrl: string;
 }
 
+/** A suite's stack, as its global setup handed it on in the environment variable `variable` (JSON). */
+export function stackFromEnv<T extends StackInfo>(variable: string, suite: string, command: string): T {
+  const raw = process.env[variable];
+  if (!raw) throw new Error(`${variable} is not set: run the ${suite} through \`${command}\``);
+  return JSON.parse(raw) as T;
+}
+
+/** A suite's global teardown: its stack down with its volumes, unless KEEP_CLUSTER=1 or it never came up. */
+export function tearDownStack(info: StackInfo | undefined): void {
+  if (!info) return;
+  if (process.env.KEEP_CLUSTER === '1') {
+    console.log(`KEEP_CLUSTER=1: project ${info.project} left running`);
+    return;
+  }
+  // --remove-orphans also takes containers a test started under the project's label (fault 3's placeholder).
+  stackCompose(info).run(['down', '-v', '--remove-orphans'], 300_000);
+}
+
 export function clusterInfo(): ClusterInfo {
-  const raw = process.env.SC_CLUSTER;
-  if (!raw) throw new Error('SC_CLUSTER is not set: run the cluster suite through `npm run test:cluster`');
-  return JSON.parse(raw) as ClusterInfo;
+  return stackFromEnv<ClusterInfo>('SC_CLUSTER', 'cluster suite', 'npm run test:cluster');
 }
 
 /** The suite's stack, as its global setup started it. */

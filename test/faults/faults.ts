@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TestClient, type Target } from '../helpers/client';
-import { APP_SERVICES, REDIS_NODES, REDIS_VARIANT_SERVICES, SENTINEL_SERVICES, reportFigures, sleep, stackCompose, type Compose, type StackInfo } from '../cluster/compose';
+import { APP_SERVICES, REDIS_NODES, REDIS_VARIANT_SERVICES, SENTINEL_SERVICES, reportFigures, sleep, stackCompose, stackFromEnv, type Compose, type StackInfo } from '../cluster/compose';
 import { windowStats, type ProbeOptions, type ProbeReport, type ProbeSample } from '../cluster/probe';
 import { LoadThread } from './load';
 
@@ -10,9 +10,7 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** The fault suite's stack, as test/faults/global-setup.ts started it. */
 export function faultsInfo(): StackInfo {
-  const raw = process.env.SC_FAULTS;
-  if (!raw) throw new Error('SC_FAULTS is not set: run the fault suite through `npm run test:faults`');
-  return JSON.parse(raw) as StackInfo;
+  return stackFromEnv('SC_FAULTS', 'fault suite', 'npm run test:faults');
 }
 
 export function faultsCompose(): Compose {
