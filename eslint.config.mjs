@@ -18,6 +18,12 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // CommonJS that jest loads itself (the test sequencer).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['app/public/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
   },

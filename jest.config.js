@@ -2,6 +2,8 @@
 const ts = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
 
 module.exports = {
+  // With --randomize, the test files run in an order drawn from the seed as well (test/sequencer.cjs).
+  testSequencer: '<rootDir>/test/sequencer.cjs',
   projects: [
     {
       displayName: 'unit',

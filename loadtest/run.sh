@@ -16,7 +16,7 @@
 #   COMPOSE_PROJECT_NAME   the compose project the chaos driver breaks (default: this folder's name, as compose)
 #   RESULTS                where run folders go (default .artifacts/loadtest)
 #   K6_RUNNER              binary (default) or docker: the loadtest profile's grafana/k6 image, inside the
-#                          project's network (docker-compose --profile loadtest run k6)
+#                          project's network (docker compose --profile loadtest run k6)
 #   K6                     the k6 binary (default: k6 on PATH, else the one .ci/k6.sh builds)
 #   RATE, USERS, DURATION, LOAD_SHAPE   passed to the scripts (loadtest/lib/load-shapes.ts)
 set -euo pipefail

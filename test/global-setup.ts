@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { startOwnedRedis } from './helpers/redis-server';
+import { productRedisImage, startOwnedRedis } from './helpers/redis-server';
 
 /**
  * One Redis for the integration suite: REDIS_URL when given, else one started here (redis-server from
@@ -19,4 +19,9 @@ export default async function globalSetup(): Promise<void> {
   const redis = await startOwnedRedis();
   process.env.TEST_REDIS_URL = redis.url;
   (globalThis as { __ownedRedis?: typeof redis }).__ownedRedis = redis;
+  const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  await probe.connect();
+  const version = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1];
+  probe.disconnect();
+  console.log(`integration tests against Redis ${version} (${process.env.TEST_REDIS === 'docker' ? `a ${productRedisImage()} container` : 'redis-server from PATH'}, ${redis.url})`);
 }

@@ -1,9 +1,14 @@
 # Shell helpers shared by loadtest/run.sh, ci.sh and bench.sh: sourced, not run. The caller has cd'ed to the
 # repository root and defines step() (its own progress line).
 
-# docker-compose v1 where it is installed (this machine, CI), else the compose plugin.
+# The `docker compose` plugin (Compose v2) when Docker has it, else docker-compose v1 where that is all there
+# is (this machine's CI engine, Debian 12's docker.io); SC_COMPOSE=v1|v2 picks one, as in the test suites.
 compose() {
-  if docker-compose version >/dev/null 2>&1; then docker-compose "$@"; else docker compose "$@"; fi
+  case "${SC_COMPOSE:-}" in
+    v1) docker-compose "$@" ;;
+    v2) docker compose "$@" ;;
+    *) if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi ;;
+  esac
 }
 
 # A loopback TCP port nothing listens on right now.

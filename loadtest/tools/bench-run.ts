@@ -118,8 +118,9 @@ mkdirSync(runDir, { recursive: true });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-/** docker-compose 1.29 where it is installed, else the compose plugin: the two read the file alike. */
-const compose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0 ? ['docker-compose'] : ['docker', 'compose'];
+/** The compose plugin (Compose v2) when Docker has it, else docker-compose 1.29: the two read the file alike. */
+const composeV2 = process.env.SC_COMPOSE === 'v2' || (process.env.SC_COMPOSE !== 'v1' && spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0);
+const compose = composeV2 ? ['docker', 'compose'] : ['docker-compose'];
 
 function k6Binary(): string {
   if (process.env.K6) return process.env.K6;

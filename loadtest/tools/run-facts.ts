@@ -20,7 +20,7 @@ export function machineSection(info: RunFacts | null | undefined, words: { onMac
     '',
     `- ${info.machine.cores} × ${info.machine.cpu}, ${info.machine.memoryGiB} GiB, ${info.machine.os}; ${words.onMachine}` +
       (info.machine.loadAverage1m !== undefined ? ` (load average ${info.machine.loadAverage1m} as the run started${words.loadNote})` : ''),
-    `- ${info.versions?.k6}; Node ${info.versions?.node} (${words.driver}); Docker ${info.versions?.docker}, docker-compose ${info.versions?.compose}`,
+    `- ${info.versions?.k6}; Node ${info.versions?.node} (${words.driver}); Docker ${info.versions?.docker}, Compose ${info.versions?.compose}`,
     `- app: Node ${svc('app')}; nginx ${svc('nginx')}; Redis ${svc('redis')}`,
     `- commit ${info.versions?.commit}${words.last}`,
     '',

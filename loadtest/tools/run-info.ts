@@ -61,7 +61,7 @@ const info = {
     k6: args.runner === 'docker' ? `${k6} (${k6Image})` : k6,
     node: process.version,
     docker: output('docker', ['version', '--format', '{{.Server.Version}}']),
-    compose: output('docker-compose', ['version', '--short']) ?? output('docker', ['compose', 'version', '--short']),
+    compose: output('docker', ['compose', 'version', '--short']) ?? output('docker-compose', ['version', '--short']),
     commit: commit ? `${commit}${dirty}` : null,
   },
   services: {

@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { ALL_SERVICES, APP_SERVICES, Compose, STICKY_SERVICES } from '../cluster/compose';
+import { ALL_SERVICES, APP_SERVICES, STICKY_SERVICES, bringUp, requireDocker, stackCompose, type Compose } from '../cluster/compose';
+import { waitForSteadyStack, type SteadyTarget } from '../cluster/steady';
 import { freePort } from '../helpers/redis-server';
 import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
 
@@ -13,28 +13,34 @@ describe('dashboard page (compose cluster)', () => {
   let httpUrl: string;
   let stickyUrl: string;
   let browser: TestBrowser | undefined;
+  let stack: SteadyTarget;
 
   beforeAll(async () => {
-    if (spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status !== 0) {
-      throw new Error('This suite needs a running Docker engine (CI starts one with .ci/docker.sh).');
-    }
+    requireDocker('The browser suite\'s cluster part');
     const [httpPort, stickyPort] = [await freePort(), await freePort()];
     httpUrl = `http://127.0.0.1:${httpPort}`;
     stickyUrl = `http://127.0.0.1:${stickyPort}`;
-    compose = new Compose(process.env.SC_BROWSER_PROJECT ?? 'scbrowser', {
-      HTTP_PORT: String(httpPort),
-      STICKY_HTTP_PORT: String(stickyPort),
-      LOG_LEVEL: 'warn',
-    });
-    compose.run(['down', '-v', '--remove-orphans']);
-    compose.run(['up', '-d', '--build'], 900_000);
-    await compose.waitHealthy(ALL_SERVICES, 240_000);
+    stack = {
+      project: process.env.SC_BROWSER_PROJECT ?? 'scbrowser',
+      env: { HTTP_PORT: String(httpPort), STICKY_HTTP_PORT: String(stickyPort), LOG_LEVEL: 'warn' },
+      httpUrl,
+      stickyUrl,
+    };
+    compose = stackCompose(stack);
+    await bringUp(compose, ALL_SERVICES);
   }, 1_200_000);
+
+  // Each test starts from a steady stack and leaves one: what it killed is started again after it.
+  beforeEach(async () => {
+    await waitForSteadyStack(stack);
+  }, 180_000);
 
   afterEach(async () => {
     await browser?.close();
     browser = undefined;
-  });
+    compose.run(['start', ...APP_SERVICES, ...STICKY_SERVICES]);
+    await waitForSteadyStack(stack);
+  }, 180_000);
 
   afterAll(() => {
     if (!compose || process.env.KEEP_CLUSTER === '1') return;

@@ -16,11 +16,9 @@ describe('scenario 7: abuse through nginx', () => {
   const signingSecret = (process.env.SESSION_SECRETS ?? 'session-cluster-demo-secret-change-me').split(',')[0]!.trim();
 
   /** The service Sentinel names as primary now (a failover test may have swapped the roles). */
-  function primary(): string {
-    return compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0]!.trim();
-  }
+  const primary = () => compose.sentinelPrimary();
 
-  /** `docker-compose exec <primary> redis-cli …`, as a person would look. */
+  /** `docker compose exec <primary> redis-cli …`, as a person would look. */
   function redisCli(...args: string[]): string {
     return compose.run(['exec', '-T', primary(), 'redis-cli', ...args]).trim();
   }

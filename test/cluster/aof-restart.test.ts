@@ -1,7 +1,5 @@
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
-
-const REDIS_NODES = ['redis-primary', 'redis-replica'];
+import { APP_SERVICES, REDIS_NODES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
 
 /** Scenario 5: both Redis nodes restart with their volumes: the AOF brings every session back. */
 describe('scenario 5: restarting the Redis pair', () => {

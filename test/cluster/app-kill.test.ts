@@ -7,7 +7,7 @@ describe('scenario 2: an app instance goes away under traffic', () => {
   const compose = clusterCompose();
   const target = { url: clusterInfo().httpUrl };
 
-  afterAll(async () => {
+  afterEach(async () => {
     compose.run(['start', ...APP_SERVICES]);
     await compose.waitHealthy(APP_SERVICES);
   });

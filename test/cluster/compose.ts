@@ -81,10 +81,15 @@ export async function bringUp(compose: Compose, services: string[], timeoutMs = 
   return (Date.now() - started) / 1000;
 }
 
-/** docker-compose v1 when installed, else the `docker compose` plugin: the compose file works with both. */
+/**
+ * The `docker compose` plugin (Compose v2) when Docker has it, else docker-compose v1 where that is all
+ * there is: the compose file works with both. SC_COMPOSE=v1|v2 picks one.
+ */
 function composeCommand(): string[] {
-  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0) return ['docker-compose'];
-  return ['docker', 'compose'];
+  const v2 = () => spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+  if (process.env.SC_COMPOSE === 'v1') return ['docker-compose'];
+  if (process.env.SC_COMPOSE === 'v2' || v2()) return ['docker', 'compose'];
+  return ['docker-compose'];
 }
 
 const COMPOSE = composeCommand();
@@ -115,7 +120,7 @@ export class Compose {
     return new Compose(this.project, { ...this.env, ...env }, { profiles: this.profiles, files: [...this.files, ...files] });
   }
 
-  /** Runs `docker-compose -p <project> --profile sticky <args>`; throws with its output on failure. */
+  /** Runs `docker compose -p <project> --profile sticky <args>`; throws with its output on failure. */
   run(args: string[], timeoutMs = 120_000): string {
     const [bin, ...pre] = COMPOSE as [string, ...string[]];
     const files = this.files.length ? ['docker-compose.yml', ...this.files].flatMap((f) => ['-f', f]) : [];
@@ -189,7 +194,7 @@ export class Compose {
   sentinelPrimary(sentinels = SENTINEL_SERVICES): string {
     for (const sentinel of sentinels) {
       try {
-        const host = this.redisCli(sentinel, '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0]?.trim();
+        const host = this.redisCli(sentinel, '-p', '26379', 'sentinel', 'get-master-addr-by-name', MASTER_NAME).split('\n')[0]?.trim();
         if (host) return host;
       } catch {
         // Down or not answering: ask the next one.
@@ -220,6 +225,8 @@ export class Compose {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The name the Sentinels monitor the primary under (redis/sentinel.conf, REDIS_MASTER_NAME in docker-compose.yml). */
+export const MASTER_NAME = 'mymaster';
 export const APP_SERVICES = ['app-1', 'app-2', 'app-3'];
 export const STICKY_SERVICES = ['sticky-1', 'sticky-2', 'sticky-3'];
 export const REDIS_NODES = ['redis-primary', 'redis-replica'];

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, REDIS_SERVICES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+import { APP_SERVICES, MASTER_NAME, REDIS_SERVICES, clusterCompose, clusterInfo, reportFigures } from './compose';
 
 /** Scenario 6: only nginx is reachable from the host; Redis and Sentinel are not published, and need a password. */
 describe('scenario 6: what the host can reach', () => {
@@ -39,9 +39,7 @@ describe('scenario 6: what the host can reach', () => {
   });
 
   /** The service Sentinel names as primary now (the failover test may have swapped the roles). */
-  function primary(): string {
-    return compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0]!.trim();
-  }
+  const primary = () => compose.sentinelPrimary();
 
   /** redis-cli inside a container, logged in as the apps' user (its name and password are in that container's environment). */
   function asAppUser(service: string, ...args: string[]): string {
@@ -101,25 +99,20 @@ describe('scenario 6: what the host can reach', () => {
     const debug = asAppUser(node, 'debug', 'sleep', '0');
     const debugAcl = compose.redisCli(node, 'acl', 'dryrun', 'session-app', 'debug', 'sleep', '0');
     const sentinel = {
-      'SENTINEL FAILOVER': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster'),
-      'SENTINEL SET': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'set', 'mymaster', 'quorum', '1'),
+      'SENTINEL FAILOVER': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'failover', MASTER_NAME),
+      'SENTINEL SET': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'set', MASTER_NAME, 'quorum', '1'),
       'SENTINEL CONFIG GET': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'config', 'get', '*'),
-      'SENTINEL MASTER': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'master', 'mymaster'),
+      'SENTINEL MASTER': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'master', MASTER_NAME),
     };
     const allowed = {
       'GET its own key': asAppUser(node, 'get', 'sess:no-such-session'),
-      'SENTINEL GET-MASTER-ADDR-BY-NAME': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0],
+      'SENTINEL GET-MASTER-ADDR-BY-NAME': asAppUser('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', MASTER_NAME).split('\n')[0],
     };
     const client = new TestClient();
     await client.login({ url: clusterInfo().httpUrl });
     const visit = await client.post({ url: clusterInfo().httpUrl }, '/api/visits');
-    // Replication authenticates with the default user's password; after an earlier test restarted Redis,
-    // the replica may still be in its full sync (wait_bgsave): give it until it is online.
-    let replication = compose.redisCli(node, 'info', 'replication');
-    for (const until = Date.now() + 30_000; Date.now() < until && !/state=online/.test(replication); ) {
-      await sleep(500);
-      replication = compose.redisCli(node, 'info', 'replication');
-    }
+    // Replication authenticates with the default user's password (the steady precondition waited for the replica to be online).
+    const replication = compose.redisCli(node, 'info', 'replication');
 
     reportFigures('redis acl: the apps\' user', { refused: Object.keys(refused).concat(Object.keys(sentinel), 'DEBUG'), acl: compose.redisCli(node, 'acl', 'getuser', 'session-app').split('\n').join(' ').slice(0, 600) });
     for (const [what, answer] of Object.entries({ ...refused, ...sentinel })) expect([what, answer]).toEqual([what, expect.stringMatching(/^NOPERM/)]);

@@ -1,20 +1,12 @@
 import { TestClient } from '../helpers/client';
-import { clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
-
-const REDIS_NODES = ['redis-primary', 'redis-replica'];
+import { REDIS_NODES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
 
 /** Scenario 4: the Redis primary dies; Sentinel promotes the replica and the apps follow. */
 describe('scenario 4: killing the Redis primary', () => {
   const compose = clusterCompose();
   const target = { url: clusterInfo().httpUrl };
 
-  /** The service Sentinel currently names as primary (it announces hostnames, which are service names). */
-  function sentinelPrimary(): string {
-    const [host] = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n');
-    return host!.trim();
-  }
-
-  afterAll(async () => {
+  afterEach(async () => {
     compose.run(['start', ...REDIS_NODES]);
     await compose.waitHealthy(REDIS_NODES);
   });
@@ -26,7 +18,7 @@ describe('scenario 4: killing the Redis primary', () => {
       await client.post(target, '/api/visits');
       await client.post(target, '/api/visits');
     }
-    const primary = sentinelPrimary();
+    const primary = compose.sentinelPrimary();
     expect(REDIS_NODES).toContain(primary);
     const replica = REDIS_NODES.find((n) => n !== primary)!;
     await sleep(1500); // the promise covers writes at least 1 s old (everysec fsync, async replication)
@@ -44,7 +36,7 @@ describe('scenario 4: killing the Redis primary', () => {
       failedWrites += 1;
       await sleep(250);
     }
-    const promoted = sentinelPrimary();
+    const promoted = compose.sentinelPrimary();
     const readable = await Promise.all(users.map((u) => u.get(target, '/api/session')));
     const cluster = await users[1]!.get(target, '/api/cluster');
 

@@ -6,7 +6,7 @@ describe('scenario 3: the sticky variant loses the sessions of a killed instance
   const compose = clusterCompose();
   const target = { url: clusterInfo().stickyUrl };
 
-  afterAll(async () => {
+  afterEach(async () => {
     compose.run(['start', ...STICKY_SERVICES]);
     await compose.waitHealthy(STICKY_SERVICES);
   });

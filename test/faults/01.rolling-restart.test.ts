@@ -5,13 +5,13 @@ import { faultsCompose, firstSample, loadFigures, outcome, reportFault, secondsB
 describe('fault 1: a rolling restart of the three apps under load', () => {
   const compose = faultsCompose();
 
-  afterAll(async () => {
+  afterEach(async () => {
     compose.run(['start', ...APP_SERVICES]);
     await restoreStack(compose);
   });
 
   test('when app-1, app-2 and app-3 are restarted one after the other, each waited for until healthy and serving, then no request fails and no session is lost', async () => {
-    await waitSteady(compose);
+    await waitSteady();
     const fleet = await startLoad();
     const started = Date.now();
     await sleep(3000);
@@ -30,7 +30,7 @@ describe('fault 1: a rolling restart of the three apps under load', () => {
     }
     await sleep(3000);
     const report = await fleet.stop();
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     reportFault('1. rolling restart of app-1..3', { users: fleet.users, durationS: secondsBetween(started, Date.now()), restarts, servedBy: report.servedBy, ...loadFigures(report, fleet.samples()), mended }, fleet.samples());
     expect(report.failed).toEqual({ GET: 0, POST: 0 });

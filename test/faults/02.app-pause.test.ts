@@ -41,7 +41,7 @@ async function pauseUnderLoad(compose: Compose, app: string) {
   const unpausedAt = Date.now();
   await sleep(5000);
   const report = await fleet.stop();
-  const mended = await outcome(waitSteady(compose, 60_000));
+  const mended = await outcome(waitSteady(60_000));
   const samples = fleet.samples();
   const during = windowStats(samples, pausedAt, unpausedAt);
   return {
@@ -69,19 +69,16 @@ describe('fault 2: one app frozen for 30 s under load', () => {
   const compose = faultsCompose();
   let nginxOverridden = false;
 
+  // Back to nginx as configured and app-3 running, whichever scenario ran.
   afterEach(async () => {
     if (compose.health('app-3') === 'paused') compose.unpause('app-3');
-    await restoreStack(compose);
-  }, 240_000);
-
-  afterAll(async () => {
-    if (!nginxOverridden) return;
-    compose.run(['up', '-d', '--no-deps', 'nginx']);
+    if (nginxOverridden) compose.run(['up', '-d', '--no-deps', 'nginx']);
+    nginxOverridden = false;
     await restoreStack(compose);
   }, 240_000);
 
   test('when app-3 is paused with nginx as configured, then no session is lost, and the requests sent to app-3 wait for the pause to end', async () => {
-    await waitSteady(compose);
+    await waitSteady();
 
     const { report, samples, during, mended, figures } = await pauseUnderLoad(compose, 'app-3');
 
@@ -105,7 +102,7 @@ describe('fault 2: one app frozen for 30 s under load', () => {
     const experiment = compose.with({ files: ['test/faults/nginx-override.yml'], env: { FAULTS_NGINX_CONF: conf } });
     nginxOverridden = true;
     experiment.run(['up', '-d', '--no-deps', 'nginx']);
-    await waitSteady(compose);
+    await waitSteady();
 
     const { report, samples, during, mended, figures } = await pauseUnderLoad(compose, 'app-3');
 

@@ -12,14 +12,14 @@ describe('fault 3: an app recreated with a new address', () => {
   const frontIp = () => compose.inspect('app-2', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`);
   const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
 
-  afterAll(async () => {
+  afterEach(async () => {
     docker('rm', '-f', holder);
     compose.run(['up', '-d', '--no-deps', 'app-2']);
     await restoreStack(compose);
   });
 
   test('when app-2 is recreated and gets a new IP address, then nginx follows it: no request fails once it is healthy, and it serves again', async () => {
-    await waitSteady(compose);
+    await waitSteady();
     const image = compose.inspect('app-2', '{{.Config.Image}}');
     const fleet = await startLoad();
     const started = Date.now();
@@ -43,7 +43,7 @@ describe('fault 3: an app recreated with a new address', () => {
     await sleep(10_000);
     const report = await fleet.stop();
     docker('rm', '-f', holder);
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     const samples = fleet.samples();
     const afterHealthy = windowStats(samples, healthyAt);

@@ -6,13 +6,13 @@ import { failureKinds, faultsCompose, loadFigures, outcome, plannedFailover, rea
 describe('fault 4: a planned Sentinel failover under load', () => {
   const compose = faultsCompose();
 
-  afterAll(async () => {
+  afterEach(async () => {
     await restoreStack(compose);
   });
 
   /** One switchover under the steady load, reported as `scenario`; what the assertions need. */
   async function switchover(scenario: string, pauseWrites: boolean) {
-    const roles = await waitSteady(compose);
+    const roles = await waitSteady();
     const fleet = await startLoad();
     await sleep(3000);
 
@@ -23,7 +23,7 @@ describe('fault 4: a planned Sentinel failover under load', () => {
     const report = await fleet.stop();
     const readonly = readonlyErrors(compose, since);
     const samples = fleet.samples();
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     reportFault(scenario, {
       from: roles.primary,

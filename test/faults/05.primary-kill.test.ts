@@ -34,7 +34,7 @@ function appendfsyncOf(compose: Compose, node: string): string {
  */
 async function recreateRedisWith(compose: Compose, policy: Fsync): Promise<void> {
   const withPolicy = compose.with({ env: { REDIS_APPENDFSYNC: policy } });
-  const roles = await waitSteady(compose);
+  const roles = await waitSteady();
   withPolicy.run(['up', '-d', '--no-deps', roles.replica]);
   await compose.waitHealthy([roles.replica], 60_000);
   await waitReplicaSynced(compose, roles.replica, roles.primary);
@@ -58,17 +58,17 @@ describe('fault 5: killing the Redis primary, with appendfsync everysec and alwa
     await restoreStack(compose);
   }, 300_000);
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (appendfsyncOf(compose, compose.sentinelPrimary()) !== 'everysec') await recreateRedisWith(compose, 'everysec');
   }, 300_000);
 
   test.each<Fsync>(['everysec', 'always'])(
     'when the primary is killed under load with appendfsync %s, then writes succeed again within 30 s, only as 503s meanwhile, and no session is gone',
     async (policy) => {
-      let { primary, replica } = await waitSteady(compose);
+      let { primary, replica } = await waitSteady();
       if (appendfsyncOf(compose, primary) !== policy) {
         await recreateRedisWith(compose, policy);
-        ({ primary, replica } = await waitSteady(compose));
+        ({ primary, replica } = await waitSteady());
       }
       const fsync = { [primary]: appendfsyncOf(compose, primary), [replica]: appendfsyncOf(compose, replica) };
       const redisSetsPerS = redisSetsPerSecond(compose, primary);
@@ -89,7 +89,7 @@ describe('fault 5: killing the Redis primary, with appendfsync everysec and alwa
       const startedAt = Date.now();
       await waitReplicaSynced(compose, primary, promoted, 90_000);
       const rejoinedAfterS = secondsBetween(startedAt, Date.now());
-      const mended = await outcome(waitSteady(compose, 60_000));
+      const mended = await outcome(waitSteady(60_000));
 
       const failures = failureKinds(samples);
       reportFault(`5. kill redis primary (appendfsync ${policy})`, {
@@ -117,7 +117,7 @@ describe('fault 5: killing the Redis primary, with appendfsync everysec and alwa
   );
 
   test('when POST /api/visits runs as fast as 8 users can, alternating appendfsync everysec and always on the primary, then no write fails and the writes/s of each policy are measured', async () => {
-    const { primary } = await waitSteady(compose);
+    const { primary } = await waitSteady();
     const before = appendfsyncOf(compose, primary);
     // CONFIG SET switches the policy of the running primary at once: the rounds alternate within one
     // stretch of load, so the machine's other work weighs on both policies alike.

@@ -12,13 +12,13 @@ describe('fault 6: the Redis primary frozen for 30 s under load', () => {
   const compose = faultsCompose();
   let paused: string | undefined;
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (paused) compose.unpause(paused);
     await restoreStack(compose);
   }, 240_000);
 
   test('when the primary is paused, then the apps answer 503 within about a second instead of hanging, Sentinel promotes the replica, writes resume, and the old primary rejoins as a replica once unpaused', async () => {
-    const { primary, replica } = await waitSteady(compose);
+    const { primary, replica } = await waitSteady();
     const fleet = await startLoad();
     await sleep(3000);
 
@@ -40,7 +40,7 @@ describe('fault 6: the Redis primary frozen for 30 s under load', () => {
     const report = await fleet.stop();
     const samples = fleet.samples();
     const readonly = readonlyErrors(compose, since);
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     const firstFailure = firstSample(fleet, pausedAt, (s) => s.status !== 200);
     const back = firstSample(fleet, firstFailure?.at ?? pausedAt, (s) => s.method === 'POST' && s.status === 200);

@@ -1,10 +1,9 @@
-import { SENTINEL_SERVICES, sleep } from '../cluster/compose';
+import { MASTER_NAME, SENTINEL_SERVICES, sleep } from '../cluster/compose';
 import { type LoadThread } from './load';
 import {
   faultsCompose,
   firstSample,
   loadFigures,
-  otherNode,
   outcome,
   reportFault,
   restoreStack,
@@ -38,17 +37,28 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
   const writesBack = (fleet: LoadThread, from: number, timeoutMs: number) =>
     waitFor('a write to succeed again', () => firstSample(fleet, from, (s) => s.method === 'POST' && s.status === 200), timeoutMs);
 
-  afterAll(async () => {
+  /** Kills Sentinels until only sentinel-1 is left, and waits until it sees it cannot reach the quorum. */
+  const leaveOneSentinel = async () => {
+    kill('sentinel-3');
+    kill('sentinel-2');
+    return waitFor('sentinel-1 to see it is alone', () => {
+      const reply = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'ckquorum', MASTER_NAME);
+      return /^NOQUORUM/.test(reply) ? reply : undefined;
+    }, 20_000, 500);
+  };
+
+  // Each scenario kills the Sentinels it needs gone; whatever it killed is started again after it.
+  afterEach(async () => {
     for (const service of [...down]) start(service);
     await restoreStack(compose);
   }, 240_000);
 
   test('when one Sentinel is killed, then killing the primary still fails over', async () => {
-    const { primary, replica } = await waitSteady(compose);
+    const { primary, replica } = await waitSteady();
     kill('sentinel-3');
     // The others count it out once it has not answered for down-after-milliseconds (5 s).
     const quorum = await waitFor('sentinel-1 to count two usable Sentinels', () => {
-      const reply = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'ckquorum', 'mymaster');
+      const reply = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'ckquorum', MASTER_NAME);
       return /^OK 2 usable/.test(reply) ? reply : undefined;
     }, 20_000, 500);
     const fleet = await startLoad();
@@ -81,15 +91,8 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
   }, 180_000);
 
   test('when two Sentinels are killed, then killing the primary promotes nothing: writes fail until the primary is back', async () => {
-    // sentinel-3 is still down from the test above; the stack is otherwise whole.
-    const primary = compose.sentinelPrimary(['sentinel-1']);
-    const replica = otherNode(primary);
-    await waitReplicaSynced(compose, replica, primary);
-    kill('sentinel-2');
-    const quorum = await waitFor('sentinel-1 to see it is alone', () => {
-      const reply = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'ckquorum', 'mymaster');
-      return /^NOQUORUM/.test(reply) ? reply : undefined;
-    }, 20_000, 500);
+    const { primary, replica } = await waitSteady();
+    const quorum = await leaveOneSentinel();
     const fleet = await startLoad();
     await sleep(3000);
 
@@ -132,14 +135,12 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
   }, 180_000);
 
   test('when only one Sentinel is left, then SENTINEL FAILOVER, which asks no other Sentinel, still promotes the replica', async () => {
-    const primary = compose.sentinelPrimary(['sentinel-1']);
-    const replica = otherNode(primary);
-    await waitReplicaSynced(compose, replica, primary, 60_000);
-    expect([...down].sort()).toEqual(['sentinel-2', 'sentinel-3']);
+    const { primary, replica } = await waitSteady();
+    await leaveOneSentinel();
 
     const t0 = Date.now();
     const reply = await waitFor('SENTINEL FAILOVER to be accepted', () => {
-      const r = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster');
+      const r = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', MASTER_NAME);
       return r === 'OK' ? r : undefined;
     }, 30_000, 1000);
     await waitFor(`sentinel-1 to name ${replica}`, () => compose.sentinelPrimary(['sentinel-1']) === replica, 30_000, 200);
@@ -151,7 +152,7 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
     const agreedAt = Date.now();
     await waitFor('the three Sentinels to agree', () => sentinelViews(compose).every((v) => v === replica), 60_000, 500);
     const othersAgreedAfterS = secondsBetween(agreedAt, Date.now());
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     reportFault('7c. one Sentinel left, SENTINEL FAILOVER', {
       sentinelsUp: 1,

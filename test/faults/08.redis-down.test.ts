@@ -13,13 +13,13 @@ describe('fault 8: Redis entirely down for 20 s', () => {
   const compose = faultsCompose();
   let stopped = false;
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (stopped) compose.run(['start', ...REDIS_NODES]);
     await restoreStack(compose);
   }, 240_000);
 
   test('when both Redis nodes are stopped for 20 s, then every request is answered quickly (503 redis_unavailable, never a 502 or a hang), everything recovers, and no app restarts', async () => {
-    await waitSteady(compose);
+    await waitSteady();
     const appsBefore = appStates(compose);
     const fleet = await startLoad();
     await sleep(3000);
@@ -42,7 +42,7 @@ describe('fault 8: Redis entirely down for 20 s', () => {
     const report = await fleet.stop();
     const samples = fleet.samples();
     const appsAfter = appStates(compose);
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     const outage = windowStats(samples, downAt, backAt);
     const errorKinds = failureKinds(samples);

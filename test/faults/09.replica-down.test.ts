@@ -1,18 +1,19 @@
 import { sleep } from '../cluster/compose';
-import { faultsCompose, loadFigures, outcome, replicationInfo, reportFault, startLoad, waitReplicaSynced, restoreStack, waitSteady } from './faults';
+import { replicationInfo } from '../cluster/steady';
+import { faultsCompose, loadFigures, outcome, reportFault, startLoad, waitReplicaSynced, restoreStack, waitSteady } from './faults';
 
 /** Fault 9: the replica goes away; the primary goes on alone (no min-replicas-to-write in redis/*.conf). */
 describe('fault 9: the Redis replica down', () => {
   const compose = faultsCompose();
   let stopped: string | undefined;
 
-  afterAll(async () => {
+  afterEach(async () => {
     if (stopped) compose.start(stopped);
     await restoreStack(compose);
   });
 
   test('when the replica is stopped for 10 s under load, then the primary keeps serving every request, and the replica catches up when back', async () => {
-    const { primary, replica } = await waitSteady(compose);
+    const { primary, replica } = await waitSteady();
     // 0 (the default, not set in redis/*.conf): the primary accepts writes with no replica connected.
     const minReplicasToWrite = compose.redisCli(primary, 'config', 'get', 'min-replicas-to-write').split('\n')[1];
     const fleet = await startLoad();
@@ -29,7 +30,7 @@ describe('fault 9: the Redis replica down', () => {
     const syncedAfterS = (Date.now() - startedAt) / 1000;
     await sleep(2000);
     const report = await fleet.stop();
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
 
     reportFault('9. replica down 10 s', {
       stopped: replica,

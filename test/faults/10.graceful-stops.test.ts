@@ -12,13 +12,13 @@ const STOPS = Number(process.env.FAULTS_STOPS ?? 6);
 describe('fault 10: graceful stops of one app, repeated', () => {
   const compose = faultsCompose();
 
-  afterAll(async () => {
+  afterEach(async () => {
     compose.run(['start', 'app-2']);
     await restoreStack(compose);
   });
 
   test(`when app-2 is stopped gracefully and started again ${STOPS} times under load, then no request fails, not even a POST, and no session is lost`, async () => {
-    await waitSteady(compose);
+    await waitSteady();
     const fleet = await startLoad();
     const started = Date.now();
     await sleep(3000);
@@ -38,7 +38,7 @@ describe('fault 10: graceful stops of one app, repeated', () => {
       cycles.push({ stopS: secondsBetween(t0, stopped), servingAgainS: secondsBetween(t0, served.at) });
     }
     const report = await fleet.stop();
-    const mended = await outcome(waitSteady(compose, 60_000));
+    const mended = await outcome(waitSteady(60_000));
     const samples = fleet.samples();
 
     reportFault('10. graceful stops of app-2', { stops: STOPS, users: fleet.users, durationS: secondsBetween(started, Date.now()), cycles, failures: failureKinds(samples), ...loadFigures(report, samples), mended }, samples);

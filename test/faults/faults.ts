@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TestClient, type Target } from '../helpers/client';
-import { APP_SERVICES, REDIS_NODES, REDIS_VARIANT_SERVICES, SENTINEL_SERVICES, reportFigures, sleep, stackCompose, stackFromEnv, type Compose, type StackInfo } from '../cluster/compose';
+import { APP_SERVICES, MASTER_NAME, REDIS_NODES, SENTINEL_SERVICES, reportFigures, sleep, stackCompose, stackFromEnv, type Compose, type StackInfo } from '../cluster/compose';
+import { replicationInfo, sentinelFields, waitForSteadyStack } from '../cluster/steady';
 import { windowStats, type ProbeOptions, type ProbeReport, type ProbeSample } from '../cluster/probe';
 import { LoadThread } from './load';
 
@@ -89,17 +90,6 @@ export function otherNode(node: string): string {
   return other;
 }
 
-/** `INFO replication` of a Redis node, as key → value. */
-export function replicationInfo(compose: Compose, node: string): Record<string, string> {
-  return Object.fromEntries(
-    compose
-      .redisCli(node, 'info', 'replication')
-      .split(/\r?\n/)
-      .filter((line) => line.includes(':'))
-      .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
-  );
-}
-
 /** Resolves once `replica` runs as a replica of `primary` with its link up. */
 export async function waitReplicaSynced(compose: Compose, replica: string, primary: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(
@@ -113,33 +103,16 @@ export async function waitReplicaSynced(compose: Compose, replica: string, prima
   );
 }
 
-/** A Sentinel's reply to a command whose answer is a flat list of field, value, field, value… */
-function sentinelFields(compose: Compose, sentinel: string, ...args: string[]): Record<string, string>[] {
-  const lines = compose.redisCli(sentinel, '-p', '26379', 'sentinel', ...args).split(/\r?\n/);
-  const records: Record<string, string>[] = [];
-  let current: Record<string, string> = {};
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const [field, value] = [lines[i]!, lines[i + 1]!];
-    if (field === 'name' && Object.keys(current).length) {
-      records.push(current);
-      current = {};
-    }
-    current[field] = value;
-  }
-  if (Object.keys(current).length) records.push(current);
-  return records;
-}
-
 /** What one Sentinel thinks of the primary: its flags (master, s_down, o_down…), and so on. */
 export function sentinelMaster(compose: Compose, sentinel: string): Record<string, string> {
-  return sentinelFields(compose, sentinel, 'master', 'mymaster')[0] ?? {};
+  return sentinelFields(compose, sentinel, 'master', MASTER_NAME)[0] ?? {};
 }
 
 /** The primary each Sentinel names (undefined for one that does not answer). */
 export function sentinelViews(compose: Compose, sentinels = SENTINEL_SERVICES): (string | undefined)[] {
   return sentinels.map((s) => {
     try {
-      return compose.redisCli(s, '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split(/\r?\n/)[0]?.trim() || undefined;
+      return compose.redisCli(s, '-p', '26379', 'sentinel', 'get-master-addr-by-name', MASTER_NAME).split(/\r?\n/)[0]?.trim() || undefined;
     } catch {
       return undefined;
     }
@@ -166,38 +139,9 @@ export async function waitAppsServe(timeoutMs = 60_000): Promise<void> {
   );
 }
 
-/**
- * Waits for the stack to be steady, as a scenario expects to find it and must leave it: every service
- * healthy, the three Sentinels agreeing on the primary, each seeing its quorum and a usable replica, the
- * replica in sync, and every app serving writes through nginx. Returns who is primary.
- */
-export async function waitSteady(compose: Compose, timeoutMs = 120_000): Promise<RedisRoles> {
-  const deadline = Date.now() + timeoutMs;
-  const left = () => Math.max(1000, deadline - Date.now());
-  await compose.waitHealthy(REDIS_VARIANT_SERVICES, left());
-  const primary = await waitFor(
-    'the three Sentinels to name one primary',
-    () => {
-      const views = sentinelViews(compose);
-      return views.every((v) => v !== undefined && v === views[0]) ? views[0] : undefined;
-    },
-    left(),
-    500,
-  );
-  const replica = otherNode(primary);
-  await waitReplicaSynced(compose, replica, primary, left());
-  await waitFor(
-    'every Sentinel to see its quorum and a usable replica',
-    () =>
-      SENTINEL_SERVICES.every((s) => {
-        const replicas = sentinelFields(compose, s, 'replicas', 'mymaster');
-        const usable = replicas.some((r) => r.ip === replica && r.flags === 'slave' && r['master-link-status'] === 'ok');
-        return usable && /^OK/.test(compose.redisCli(s, '-p', '26379', 'sentinel', 'ckquorum', 'mymaster'));
-      }),
-    left(),
-    500,
-  );
-  await waitAppsServe(left());
+/** Waits for the fault stack to be steady (test/cluster/steady.ts, the precondition of every scenario); returns who is primary. */
+export async function waitSteady(timeoutMs = 120_000): Promise<RedisRoles> {
+  const { primary, replica } = await waitForSteadyStack(faultsInfo(), timeoutMs);
   return { primary, replica };
 }
 
@@ -209,12 +153,12 @@ export async function waitSteady(compose: Compose, timeoutMs = 120_000): Promise
 export async function restoreStack(compose: Compose): Promise<RedisRoles> {
   await LoadThread.stopAll();
   try {
-    return await waitSteady(compose, 45_000);
+    return await waitSteady(45_000);
   } catch (err) {
     const stuck = APP_SERVICES.filter((app) => compose.health(app) !== 'healthy');
     console.warn(`restoring the stack: ${(err as Error).message}; restarting ${stuck.join(', ') || 'no app'}`);
     if (stuck.length) compose.run(['restart', ...stuck]);
-    return waitSteady(compose, 120_000);
+    return waitSteady(120_000);
   }
 }
 
@@ -240,7 +184,7 @@ export async function plannedFailover(
   try {
     await waitFor(
       'SENTINEL FAILOVER to be accepted',
-      () => compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', 'mymaster') === 'OK',
+      () => compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', MASTER_NAME) === 'OK',
       30_000,
       1000,
     );

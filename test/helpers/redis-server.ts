@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,8 @@ export async function waitForRedis(port: number, timeoutMs = 10_000): Promise<vo
         resolve(data.toString().startsWith('+PONG'));
       });
       socket.once('error', () => resolve(false));
+      // Docker's port proxy accepts the connection before Redis in the container listens, then closes it.
+      socket.once('close', () => resolve(false));
       socket.once('timeout', () => {
         socket.destroy();
         resolve(false);
@@ -62,12 +64,25 @@ export function dockerAnswers(): boolean {
 const HOW_TO_GET_REDIS =
   'These tests need a real Redis. Set REDIS_URL to one, or install redis-server (Debian: apt-get install redis-server), or start a Docker daemon.';
 
-/** Spawns redis-server from PATH; falls back to a `redis` container when only Docker is there. */
+/** The Redis image the product runs (the first `image: redis:…` of docker-compose.yml). */
+export function productRedisImage(): string {
+  const compose = readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8');
+  const image = /^\s+image: (redis:\S+)/m.exec(compose)?.[1];
+  if (!image) throw new Error('docker-compose.yml names no redis image');
+  return image;
+}
+
+/**
+ * Spawns redis-server from PATH; falls back to a container of the product's Redis image when only Docker
+ * is there. TEST_REDIS=docker takes the container even where redis-server is installed, so the tests run
+ * against the Redis the product ships (CI does).
+ */
 export async function startOwnedRedis(): Promise<OwnedRedis> {
   const port = await freePort();
-  if (hasRedisServerBinary()) return spawnRedisServer(port);
+  const wantDocker = process.env.TEST_REDIS === 'docker';
+  if (!wantDocker && hasRedisServerBinary()) return spawnRedisServer(port);
   if (dockerAnswers()) return dockerRedis(port);
-  throw new Error(HOW_TO_GET_REDIS);
+  throw new Error(wantDocker ? `TEST_REDIS=docker, but no Docker engine answers. ${HOW_TO_GET_REDIS}` : HOW_TO_GET_REDIS);
 }
 
 async function spawnRedisServer(port: number): Promise<OwnedRedis> {
@@ -103,11 +118,12 @@ async function spawnRedisServer(port: number): Promise<OwnedRedis> {
 
 async function dockerRedis(port: number): Promise<OwnedRedis> {
   const name = `sc-test-redis-${port}`;
+  const image = productRedisImage();
   const run = (...args: string[]) => spawnSync('docker', args, { stdio: 'ignore', timeout: 60_000 });
   const start = async () => {
     run('rm', '-f', name);
-    if (run('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:6379`, 'redis:8.0', 'redis-server', '--save', '', '--appendonly', 'no').status !== 0) {
-      throw new Error(`docker could not start a redis:8.0 container. ${HOW_TO_GET_REDIS}`);
+    if (run('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:6379`, image, 'redis-server', '--save', '', '--appendonly', 'no').status !== 0) {
+      throw new Error(`docker could not start a ${image} container. ${HOW_TO_GET_REDIS}`);
     }
     await waitForRedis(port, 30_000);
   };
