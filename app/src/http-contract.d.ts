@@ -1,6 +1,7 @@
 /**
- * The JSON the HTTP API answers (../../shared/DESIGN.md, "HTTP contract"): one definition for the server
- * (app/src) and the dashboard (app/web). Types only, so the browser build takes it without emitting it.
+ * The JSON the HTTP API answers (docs/http-contract.md has the routes, statuses and error codes): one
+ * definition for the server (app/src) and the dashboard (app/web). Types only, so the browser build takes it
+ * without emitting it.
  */
 
 export interface SessionUser {

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { TestClient } from '../helpers/client';
 import { startInstance, type TestInstance } from '../helpers/instance';
 
-/** Every row of the HTTP contract (DESIGN.md), in both store modes. */
+/** Every row of the HTTP contract (docs/http-contract.md), in both store modes. */
 describe.each([
   { mode: 'redis', env: { SESSION_STORE: 'redis' } },
   { mode: 'memory', env: { SESSION_STORE: 'memory' } },
