@@ -19,6 +19,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/global-setup.ts',
       globalTeardown: '<rootDir>/test/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup.ts'],
     },
     {
       // Needs Docker and the compose stack: started and torn down by the suite itself.
