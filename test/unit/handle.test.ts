@@ -1,6 +1,6 @@
 import { sign } from 'cookie-signature';
 import type { Request } from 'express';
-import { ceilToSecond, presentedSessionId, sessionHandle } from '../../app/src/session/handle';
+import { ceilToSecond, cookieExpiry, presentedSessionId, sessionHandle, storeExpiry } from '../../app/src/session/handle';
 
 const SID = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
 const OLD_SECRET = 'old-secret-0123456789abcdef';
@@ -79,5 +79,25 @@ describe('presentedSessionId', () => {
     ['garbage', 'sc.sid=%%%not-a-cookie'],
   ])('when the request has %s, then null', (_what, cookie) => {
     expect(presentedSessionId(withCookie(cookie), 'sc.sid', secrets)).toBeNull();
+  });
+});
+
+describe('cookieExpiry and storeExpiry', () => {
+  const NOW = 1_700_000_000_000;
+
+  test('when the cookie expires at a Date or ISO text, then both give that instant floored to the second', () => {
+    const expires = new Date(NOW + 60_500);
+
+    expect([cookieExpiry({ cookie: { expires } }), cookieExpiry({ cookie: { expires: expires.toISOString() } })]).toEqual([NOW + 60_000, NOW + 60_000]);
+    expect(storeExpiry({ cookie: { expires } }, NOW)).toBe(NOW + 60_000);
+  });
+
+  test.each([
+    ['expires null (express-session without maxAge)', { cookie: { expires: null } }],
+    ['no expires', { cookie: {} }],
+    ['no cookie', {}],
+  ])('when the session has %s, then there is no cookie expiry and the store keeps it one day', (_what, sess) => {
+    expect(cookieExpiry(sess)).toBeNull();
+    expect(storeExpiry(sess, NOW)).toBe(NOW + 86_400_000);
   });
 });

@@ -31,10 +31,24 @@ export function ceilToSecond(ms: number): number {
 }
 
 /**
- * When a stored session's cookie expires, floored to the second: the cookie header carries whole seconds,
- * and the store must not keep the session past its cookie. 0 when there is no expiry.
+ * How long the stores keep a session whose cookie has no expiry (express-session's default without `maxAge`:
+ * a cookie that lasts as long as the browser runs): one day, connect-redis's default TTL. The app's own
+ * sessions always have an expiry (lifecycle.ts); a store must still keep, not drop, one that has none.
  */
-export function cookieExpiry(sess: { cookie?: { expires?: string | Date | null | boolean } }): number {
+const TTL_WITHOUT_COOKIE_EXPIRY_MS = 86_400_000;
+
+type WithCookie = { cookie?: { expires?: string | Date | null | boolean } };
+
+/**
+ * When a stored session's cookie expires, floored to the second: the cookie header carries whole seconds,
+ * and the store must not keep the session past its cookie. null when the cookie has no expiry.
+ */
+export function cookieExpiry(sess: WithCookie): number | null {
   const expires = sess.cookie?.expires;
-  return expires && typeof expires !== 'boolean' ? Math.floor(new Date(expires).getTime() / 1000) * 1000 : 0;
+  return expires && typeof expires !== 'boolean' ? Math.floor(new Date(expires).getTime() / 1000) * 1000 : null;
+}
+
+/** Until when a store keeps a session saved at `now`: its cookie's expiry, or a day when the cookie has none. */
+export function storeExpiry(sess: WithCookie, now = Date.now()): number {
+  return cookieExpiry(sess) ?? now + TTL_WITHOUT_COOKIE_EXPIRY_MS;
 }

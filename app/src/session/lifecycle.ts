@@ -156,9 +156,20 @@ export function requireCsrf(config: Readonly<Config>): RequestHandler {
 
 /**
  * Starts a session for a user who just proved who they are: a new id (no fixation), fresh timers,
- * saved before the response so a store failure is a clean 503, then the per-user policy.
+ * saved before the response so a store failure is a clean 5xx, then the per-user policy.
  */
-export async function startSession({ config, store, metrics }: SessionDeps, req: Request, user: SessionUser): Promise<LiveSession> {
+export async function startSession(deps: SessionDeps, req: Request, user: SessionUser): Promise<LiveSession> {
+  try {
+    return await openSession(deps, req, user);
+  } catch (err) {
+    // A login that fails leaves no session: express-session would otherwise save the regenerated session
+    // once more as the error's response ends, after its status is sent, and send that session's cookie.
+    detachSession(req);
+    throw err;
+  }
+}
+
+async function openSession({ config, store, metrics }: SessionDeps, req: Request, user: SessionUser): Promise<LiveSession> {
   const previous = req.session as Partial<LiveSession>;
   if (previous.userId) {
     await store.end(previous.userId, req.sessionID, 'logged_out', previous.absoluteExpiresAt ?? 0);

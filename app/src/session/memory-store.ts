@@ -1,5 +1,5 @@
 import { Store, type SessionData } from 'express-session';
-import { cookieExpiry } from './handle';
+import { storeExpiry } from './handle';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 interface Entry {
@@ -48,7 +48,7 @@ export class MemorySessionStore extends Store implements SessionStore {
   }
 
   override set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): void {
-    const expiresAt = cookieExpiry(sess);
+    const expiresAt = storeExpiry(sess);
     if (expiresAt <= Date.now()) this.sessions.delete(sid);
     else this.write(sid, sess, expiresAt);
     cb?.();

@@ -2,7 +2,7 @@ import { RedisStore } from 'connect-redis';
 import type { Request } from 'express';
 import type { CookieOptions, Session, SessionData } from 'express-session';
 import type Redis from 'ioredis';
-import { cookieExpiry, sessionHandle } from './handle';
+import { cookieExpiry, sessionHandle, storeExpiry } from './handle';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 /** Key layout (docs/architecture.md): one blob per session, one sorted set per user, one marker per ended session. */
@@ -47,7 +47,7 @@ const SCRIPTS = {
       return 0
     end
     local s = cjson.decode(raw)
-    if type(s.expires) == 'number' then
+    if s.expires ~= nil then -- a number, or cjson.null for a cookie without expiry: it gets this one
       s.expires = tonumber(ARGV[1])
       s.seen = tonumber(ARGV[2])
     else -- stored before the compact shape: express-session's own JSON (see compactSerializer)
@@ -74,21 +74,40 @@ const SCRIPTS = {
 /*
  * The stored shape (docs/architecture.md, "The session blob"). express-session would store its whole cookie
  * with every session, though only the expiry differs from one session to the next: the blob keeps that as
- * `expires` (epoch ms, the key's PEXPIRETIME), and the other cookie fields under `cookie` only when they
- * differ from the app's cookie options. The longest field names are shortened; every other field is stored
- * under its own name, so a field added to SessionData needs nothing here.
+ * `expires` (epoch ms, the key's PEXPIRETIME; null when the cookie has none), and the other cookie fields
+ * under `cookie` only when they differ from the app's cookie options. The longest field names are shortened;
+ * every other field is stored under its own name, so a field added to SessionData needs nothing here.
  */
-const STORED_NAMES: Partial<Record<string, string>> = {
-  userId: 'user',
-  csrfToken: 'csrf', // only read: sessions stored before the token was derived (csrf.ts) carry one
-  createdAt: 'created',
-  lastSeenAt: 'seen',
-  absoluteExpiresAt: 'absolute',
-  createdBy: 'by',
-  userAgent: 'ua',
-};
-const SESSION_NAMES: Partial<Record<string, string>> = Object.fromEntries(Object.entries(STORED_NAMES).map(([name, stored]) => [stored, name]));
-const TAKEN_NAMES = new Set(['expires', 'cookie', ...Object.keys(SESSION_NAMES)]);
+const STORED_NAMES = new Map([
+  ['userId', 'user'],
+  ['csrfToken', 'csrf'], // only read: sessions stored before the token was derived (csrf.ts) carry one
+  ['createdAt', 'created'],
+  ['lastSeenAt', 'seen'],
+  ['absoluteExpiresAt', 'absolute'],
+  ['createdBy', 'by'],
+  ['userAgent', 'ua'],
+]);
+const SESSION_NAMES = new Map([...STORED_NAMES].map(([name, stored]) => [stored, name]));
+const TAKEN_NAMES = new Set(['expires', 'cookie', ...SESSION_NAMES.keys()]);
+
+/*
+ * Any field name must survive a save (express-session saves whatever a handler put in the session, after
+ * the response has started): a name that would read back as one of the blob's own, or that starts with the
+ * escape, is stored with one ESCAPE in front, and a read strips one. The app's own fields never need it,
+ * and neither do the fields the Lua scripts touch (`visits`, `cart`, `expires`, `seen`, `cookie`).
+ */
+const ESCAPE = '~';
+
+function storedName(name: string): string {
+  const short = STORED_NAMES.get(name);
+  if (short !== undefined) return short;
+  return TAKEN_NAMES.has(name) || name.startsWith(ESCAPE) ? ESCAPE + name : name;
+}
+
+function sessionName(stored: string): string {
+  if (stored.startsWith(ESCAPE)) return stored.slice(ESCAPE.length);
+  return SESSION_NAMES.get(stored) ?? stored;
+}
 
 /** The cookie's fields besides its expiry, as express-session keeps them (Cookie.data). */
 const COOKIE_FIELDS = ['path', 'httpOnly', 'secure', 'sameSite', 'domain', 'priority', 'partitioned'];
@@ -107,13 +126,12 @@ function compactSerializer(cookieOptions: CookieOptions): SessionSerializer {
 
   return {
     stringify(sess) {
-      const stored: Record<string, unknown> = {};
-      for (const [name, value] of Object.entries(sess)) {
-        if (name === 'cookie') continue;
-        const storedName = STORED_NAMES[name];
-        if (storedName === undefined && TAKEN_NAMES.has(name)) throw new Error(`session field "${name}" clashes with a stored name`);
-        stored[storedName ?? name] = value;
-      }
+      // fromEntries, not assignment: a field named like an Object.prototype member stays a plain field.
+      const stored: Record<string, unknown> = Object.fromEntries(
+        Object.entries(sess)
+          .filter(([name]) => name !== 'cookie')
+          .map(([name, value]) => [storedName(name), value]),
+      );
       stored.expires = cookieExpiry(sess);
       const cookie = sess.cookie as unknown as Record<string, unknown>;
       const differing = fields.filter((name) => cookie[name] !== undefined && cookie[name] !== defaultCookie[name]);
@@ -125,19 +143,15 @@ function compactSerializer(cookieOptions: CookieOptions): SessionSerializer {
       const { expires, cookie, ...fields } = JSON.parse(json) as Record<string, unknown>;
       // Earlier versions stored the whole user, {id, username, displayName}; the session keeps the id.
       if (typeof fields.user === 'object' && fields.user !== null) fields.user = (fields.user as { id: unknown }).id;
-      const sess: Record<string, unknown> = {};
-      for (const [storedName, value] of Object.entries(fields)) sess[SESSION_NAMES[storedName] ?? storedName] = value;
-      if (typeof expires !== 'number') {
+      const sess: Record<string, unknown> = Object.fromEntries(Object.entries(fields).map(([stored, value]) => [sessionName(stored), value]));
+      if (expires === undefined) {
         // Stored before the compact shape (until those sessions expire): express-session's own JSON.
         sess.cookie = cookie;
       } else {
-        sess.cookie = {
-          ...defaultCookie,
-          ...(cookie as Record<string, unknown> | undefined),
-          expires: new Date(expires),
-          // What express-session's touch() resets the expiry to from now: the remaining life leaves it where it is.
-          originalMaxAge: expires - Date.now(),
-        };
+        // originalMaxAge is what express-session's touch() resets the expiry to from now: the remaining life
+        // leaves it where it is. A cookie without expiry reads back as express-session made it.
+        const times = typeof expires === 'number' ? { expires: new Date(expires), originalMaxAge: expires - Date.now() } : { expires: null, originalMaxAge: null };
+        sess.cookie = { ...defaultCookie, ...(cookie as Record<string, unknown> | undefined), ...times };
       }
       return sess as unknown as SessionData;
     },
@@ -150,14 +164,16 @@ type ScriptCommands = {
 
 type ParsedSession = SessionData & { cookie: { expires?: string | Date | null } };
 
-function toStoredSession(sid: string, sess: Partial<ParsedSession>): StoredSession | null {
+/** `indexedUntil`: the session's score in its user's index, the expiry it was registered or extended with. */
+function toStoredSession(sid: string, sess: Partial<ParsedSession>, indexedUntil: number): StoredSession | null {
   if (!sess.userId) return null;
   return {
     sid,
     userId: sess.userId,
     createdAt: sess.createdAt ?? 0,
     lastSeenAt: sess.lastSeenAt ?? 0,
-    expiresAt: cookieExpiry(sess),
+    // A cookie without expiry (never one the app issues) leaves the index's word for it.
+    expiresAt: cookieExpiry(sess) ?? indexedUntil,
     userAgent: sess.userAgent ?? '',
     ip: sess.ip ?? '',
     createdBy: sess.createdBy ?? '',
@@ -202,9 +218,12 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return session;
   }
 
-  /** Writes with PXAT = the cookie's expiry, so the key's TTL equals the cookie's remaining life. */
+  /**
+   * Writes with PXAT = the cookie's expiry, so the key's TTL equals the cookie's remaining life; a cookie
+   * without expiry gets a day (storeExpiry in handle.ts), as connect-redis's default TTL would give it.
+   */
   override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
-    const expiresAt = cookieExpiry(sess as ParsedSession);
+    const expiresAt = storeExpiry(sess as ParsedSession);
     try {
       if (expiresAt <= Date.now()) await this.redis.del(SESSION_PREFIX + sid);
       else await this.redis.set(SESSION_PREFIX + sid, this.serializer.stringify(sess), 'PXAT', expiresAt);
@@ -250,14 +269,18 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     const now = Date.now();
     // The whole index in one read: an entry whose score (its session's expiry) has passed is pruned unread.
     const entries = await this.redis.zrangebyscore(key, '-inf', '+inf', 'WITHSCORES');
-    const sids: string[] = [];
+    const indexed: { sid: string; until: number }[] = [];
     const gone: string[] = [];
-    for (let i = 0; i < entries.length; i += 2) (Number(entries[i + 1]) >= now ? sids : gone).push(entries[i]!);
-    const blobs = sids.length > 0 ? await this.redis.mget(sids.map((sid) => SESSION_PREFIX + sid)) : [];
+    for (let i = 0; i < entries.length; i += 2) {
+      const entry = { sid: entries[i]!, until: Number(entries[i + 1]) };
+      if (entry.until >= now) indexed.push(entry);
+      else gone.push(entry.sid);
+    }
+    const blobs = indexed.length > 0 ? await this.redis.mget(indexed.map(({ sid }) => SESSION_PREFIX + sid)) : [];
     const live: StoredSession[] = [];
     blobs.forEach((raw, i) => {
-      const sid = sids[i]!;
-      const stored = raw ? toStoredSession(sid, this.serializer.parse(raw) as ParsedSession) : null;
+      const { sid, until } = indexed[i]!;
+      const stored = raw ? toStoredSession(sid, this.serializer.parse(raw) as ParsedSession, until) : null;
       if (stored) live.push(stored);
       else gone.push(sid);
     });
@@ -289,7 +312,35 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     }, 0);
   }
 
+  /*
+   * connect-redis answers these by SCANning every `sess:*` key: the apps' Redis user may not SCAN
+   * (redis/session-app.acl), a walk over every session does not scale, and `clear` would end every user's
+   * session at once. express-session makes them optional and the app needs none: they fail, sending nothing.
+   */
+  override all(cb?: (err: unknown) => void): Promise<void> {
+    return notOffered('all', cb);
+  }
+
+  override ids(cb?: (err: unknown) => void): Promise<void> {
+    return notOffered('ids', cb);
+  }
+
+  override length(cb?: (err: unknown) => void): Promise<void> {
+    return notOffered('length', cb);
+  }
+
+  override clear(cb?: (err: unknown) => void): Promise<void> {
+    return notOffered('clear', cb);
+  }
+
   async close(): Promise<void> {
     // The Redis client is owned by whoever created it (server.ts or a test); nothing to release here.
   }
+}
+
+/** The answer of a Store method this store does not offer: an error, to the callback or as the rejection. */
+async function notOffered(method: string, cb?: (err: unknown) => void): Promise<void> {
+  const err = new Error(`the Redis session store does not offer ${method}(): it would SCAN every session key (docs/architecture.md)`);
+  if (!cb) throw err;
+  cb(err);
 }
