@@ -23,8 +23,4 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
-  {
-    files: ['app/public/**/*.js'],
-    languageOptions: { globals: { ...globals.browser } },
-  },
 );

@@ -22,7 +22,8 @@ const policy = z
     return { kind: 'max', max: Number(s.slice('max:'.length)) };
   });
 
-const schema = z.object({
+/** Every environment variable the app reads, with its type and default: the one source of the settings. */
+export const envSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').optional(),
@@ -68,7 +69,6 @@ export interface Config {
   host: string;
   instanceId: string;
   logLevel: string;
-  production: boolean;
   store: 'redis' | 'memory';
   redis: {
     url: string;
@@ -107,7 +107,7 @@ export class ConfigError extends Error {
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(present);
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
@@ -119,7 +119,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     host: e.HOST,
     instanceId: e.INSTANCE_ID ?? os.hostname(),
     logLevel: e.LOG_LEVEL,
-    production: e.NODE_ENV === 'production',
     store: e.SESSION_STORE,
     redis: {
       url: e.REDIS_URL,

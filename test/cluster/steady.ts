@@ -16,6 +16,19 @@ export interface SteadyTarget extends StackInfo {
   stickyUrl?: string;
 }
 
+/**
+ * The hooks of a suite's setup file: every test starts from a steady stack and must leave one (a test that
+ * breaks something mends it in its own hooks), so no test depends on the order jest runs them in.
+ */
+export function keepStackSteady(target: () => SteadyTarget): void {
+  beforeEach(async () => {
+    await waitForSteadyStack(target());
+  }, 180_000);
+  afterEach(async () => {
+    await waitForSteadyStack(target());
+  }, 180_000);
+}
+
 /** Waits until the stack is steady (see SteadyTarget); throws, naming what is not, after timeoutMs. */
 export async function waitForSteadyStack(target: SteadyTarget, timeoutMs = 120_000): Promise<SteadyReport> {
   const compose = stackCompose(target);

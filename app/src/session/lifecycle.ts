@@ -39,7 +39,7 @@ export function cartItems(cart: Cart | undefined): CartItem[] {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function sessionView(req: Request, res: Response, config: Readonly<Config>, overrides: { visits?: number; cart?: Cart } = {}): SessionView {
+export function sessionView(req: Request, res: Response, config: Readonly<Config>): SessionView {
   const s = req.session as LiveSession;
   const times = res.locals.sessionTimes ?? { lastSeenAt: s.lastSeenAt, idleExpiresAt: new Date(s.cookie.expires!).getTime() };
   return {
@@ -49,8 +49,8 @@ export function sessionView(req: Request, res: Response, config: Readonly<Config
     lastSeenAt: iso(times.lastSeenAt),
     idleExpiresAt: iso(times.idleExpiresAt),
     absoluteExpiresAt: iso(s.absoluteExpiresAt),
-    visits: overrides.visits ?? s.visits,
-    cart: { items: cartItems(overrides.cart ?? s.cart) },
+    visits: s.visits,
+    cart: { items: cartItems(s.cart) },
     createdBy: s.createdBy,
     servedBy: config.instanceId,
     // A session created by an earlier version keeps the token it stored: instances of that version, still

@@ -46,11 +46,6 @@ export type CartUpdate =
   | { status: 'missing' }
   | { status: 'too_large'; bytes: number };
 
-export interface StoreStatus {
-  mode: 'redis' | 'memory';
-  ready: boolean;
-}
-
 /**
  * What the app needs from a session store beyond express-session's get/set/destroy.
  * Every mutation of a live session goes through one of these atomic operations, never through
