@@ -86,7 +86,10 @@ describe('dashboard page (compose cluster)', () => {
     const afterKill = (await stripInstances(page)).slice(-30);
     await browser.screenshot('cluster-app-killed');
 
-    expect(failed).toBe(0);
+    // A hard kill can cost the one POST nginx had already written to the dying app: nginx does not retry a
+    // POST it may have delivered (docs/operations.md, "What a client sees when an app is killed"). The page
+    // counts it as failed and the session carries on; the visits above already allow for it.
+    expect(failed).toBeLessThanOrEqual(1);
     expect(afterKill).not.toContain(victim);
     expect(await page.locator('#session-lost').isHidden()).toBe(true);
     expect(await page.locator('#session-user').textContent()).toBe('Alice (alice)');
