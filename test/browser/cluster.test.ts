@@ -86,9 +86,9 @@ describe('dashboard page (compose cluster)', () => {
     const afterKill = (await stripInstances(page)).slice(-30);
     await browser.screenshot('cluster-app-killed');
 
-    // A hard kill can cost the one POST nginx had already written to the dying app: nginx does not retry a
-    // POST it may have delivered (docs/operations.md, "What a client sees when an app is killed"). The page
-    // counts it as failed and the session carries on; the visits above already allow for it.
+    // A request caught by a hard kill can get nginx's own 502 (docs/operations.md, "What a client sees when
+    // an app is killed"): at most one. The page counts it as failed and the session carries on; the visits
+    // above already allow for it.
     expect(failed).toBeLessThanOrEqual(1);
     expect(afterKill).not.toContain(victim);
     expect(await page.locator('#session-lost').isHidden()).toBe(true);
