@@ -429,6 +429,8 @@ async function countVisit(): Promise<ApiResult<{ visits: number }>> {
 /** N requests one after another, so round robin deals them out in turn to every instance. */
 async function hammer(): Promise<void> {
   ui.hammerButton.disabled = true;
+  // The last run's result goes at once: until the first answer it would read as this run's.
+  ui.hammerStatus.textContent = `0 of ${HAMMER_REQUESTS} sent…`;
   const servedBy = new Map<string, number>();
   let failed = 0;
   for (let i = 0; i < HAMMER_REQUESTS && session; i++) {
