@@ -49,9 +49,9 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
   });
   client.on('+node', () => logger.info('redis sentinel reported a new node'));
   // ioredis gives up for good ("end": every command then fails with "Connection is closed.") when its
-  // Sentinel connector's connect fails outright, as it did when both Redis nodes restarted right after a
-  // failover and Sentinel named a node whose name Docker's DNS did not resolve yet. Start over, unless we
-  // are the ones closing it (closeRedisClient).
+  // Sentinel connector's connect fails outright: a Sentinel names a node Docker's DNS does not resolve yet,
+  // or +switch-master arrives mid-reconnect (docs/reliability.md, finding 1). Start over, unless we are the
+  // ones closing it (closeRedisClient).
   client.on('end', () => {
     if (closing.has(client)) return;
     logger.warn('redis client stopped reconnecting; starting over');

@@ -6,10 +6,10 @@ import type { Target } from './config.ts';
 type Thresholds = NonNullable<Options['thresholds']>;
 
 /**
- * The baseline: the median of four runs of 02.continuity per variant (constant shape: 15 iterations/s =
- * 30 requests/s, 30 users, 1 min) against the compose stack on the reference machine, 2026-11-23 — two
- * shared cores, load average 5 to 20 from other jobs. Requests tagged kind=api only (everything but login,
- * which is slow on purpose: scrypt). The four runs' figures are in docs/loadtest.md#baseline.
+ * The baseline: per variant, the median of the runs of 02.continuity (constant shape: 15 iterations/s =
+ * 30 requests/s, 30 users, 1 min) on the reference machine that docs/loadtest.md#baseline gives, with the
+ * runs' figures and the machine. Requests tagged kind=api only (everything but login, which is slow on
+ * purpose: scrypt). When re-measured, the two change together.
  */
 export const BASELINE = {
   redis: { p95Ms: 56, p99Ms: 110 },
@@ -20,7 +20,7 @@ export const BASELINE = {
  * Bounds: 5 × the baseline's p95 and p99, rounded up to 10 ms. The factor leaves room for a CI machine
  * that runs the stack, k6 and other jobs on two shared cores, while still catching a regression of an
  * order of magnitude (a Redis round trip per request turning into several, a lost keep-alive).
- * Under chaos only p95 is bounded: a request caught by a kill waits out nginx's 1 s connect timeout.
+ * Under chaos only p95 is bounded: a request caught by a kill waits out nginx's proxy_connect_timeout.
  */
 const FACTOR = 5;
 const bound = (ms: number) => Math.ceil((ms * FACTOR) / 10) * 10;
@@ -47,10 +47,10 @@ export function getsSucceed(target: Target): Thresholds {
 }
 
 /**
- * While Sentinel fails over there is no primary, and every request that needs Redis fails: Sentinel
- * waits down-after-milliseconds (5 s) before it acts, the election and the apps' reconnection take a few
- * seconds more, and nginx, having seen all three apps answer 503, leaves them alone for its fail_timeout
- * (10 s). The bound: at most 20 s without service, as a share of the run's GETs.
+ * While Sentinel fails over there is no primary, and every request that needs Redis fails (the apps answer
+ * 503, which nginx passes on): Sentinel waits down-after-milliseconds (5 s) before it acts, and the election
+ * and the apps' reconnection take a few seconds more. The bound: at most 20 s without service, as a share
+ * of the run's GETs.
  */
 export function failoverWindow(target: Target, runS: number, maxOutageS = 20): Thresholds {
   return { [`http_req_failed{variant:${target.variant},method:GET}`]: [`rate<${(maxOutageS / runS).toFixed(3)}`] };
