@@ -71,7 +71,7 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
   app.use(healthRoutes(store, metrics.registry, isDraining));
   if (PUBLIC_DIR) app.use(dashboardFiles(PUBLIC_DIR));
 
-  const api = apiRouter({ config, store, metrics }, { redis, logger });
+  const api = apiRouter({ config, store, metrics }, { redis, logger, cookie });
   app.use('/api', api.router);
 
   // The 404 and error handlers go last; error handlers take four arguments.
@@ -145,7 +145,7 @@ function dashboardFiles(dir: string): RequestHandler {
 }
 
 /** Everything under /api: never cached, cross-site writes refused, JSON bodies, the session, the routes. */
-function apiRouter(deps: SessionDeps, { redis, logger }: Pick<AppDeps, 'redis' | 'logger'>): { router: Router; close: () => void } {
+function apiRouter(deps: SessionDeps, { redis, logger, cookie }: Pick<AppDeps, 'redis' | 'logger'> & { cookie: SessionCookie }): { router: Router; close: () => void } {
   const { config, store } = deps;
   const api = express.Router();
   api.use((_req, res, next) => {
@@ -155,7 +155,7 @@ function apiRouter(deps: SessionDeps, { redis, logger }: Pick<AppDeps, 'redis' |
   // Before the body is read or a session loaded: a request another site made is refused untouched.
   api.use(rejectCrossSite);
   api.use(express.json({ limit: '16kb', strict: true }));
-  api.use(sessionMiddleware(config, store));
+  api.use(sessionMiddleware(config, store, cookie));
   api.use(authRoutes({ ...deps, redis, logger }));
   api.use(currentSessionRoutes(deps));
   api.use(cartRoutes(deps));
@@ -165,7 +165,10 @@ function apiRouter(deps: SessionDeps, { redis, logger }: Pick<AppDeps, 'redis' |
   return { router: api, close: cluster.close };
 }
 
-function sessionMiddleware(config: Readonly<Config>, store: SessionStore): RequestHandler {
+type SessionCookie = ReturnType<typeof sessionCookieOptions>;
+
+/** `cookie`: the options the store was given too, so it leaves out of every blob what they say. */
+function sessionMiddleware(config: Readonly<Config>, store: SessionStore, cookie: SessionCookie): RequestHandler {
   return session({
     name: config.session.cookieName,
     store,
@@ -176,7 +179,7 @@ function sessionMiddleware(config: Readonly<Config>, store: SessionStore): Reque
     // The app re-issues the cookie itself when it extends a session (guards.ts), so the cookie's
     // expiry and the Redis TTL move together, and only when they need to.
     rolling: false,
-    cookie: { ...sessionCookieOptions(config), maxAge: newCookieMaxAge(config.session) },
+    cookie: { ...cookie, maxAge: newCookieMaxAge(config.session) },
   });
 }
 
