@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import session from 'express-session';
 import onHeaders from 'on-headers';
 import helmet from 'helmet';
@@ -17,13 +17,14 @@ import { authRoutes } from './routes/auth';
 import { cartRoutes } from './routes/cart';
 import { clusterRoutes } from './routes/cluster';
 import { healthRoutes } from './routes/health';
-import { sessionRoutes } from './routes/session';
-import { sessionsRoutes } from './routes/sessions';
+import { currentSessionRoutes } from './routes/current-session';
+import { devicesRoutes } from './routes/devices';
+import { sessionCookieOptions } from './session/cookie';
+import { newCookieMaxAge } from './session/expiry';
 import { instrumentStore } from './session/instrument';
-import { sessionCookieOptions } from './session/lifecycle';
 import { MemorySessionStore } from './session/memory-store';
 import { RedisSessionStore } from './session/redis-store';
-import type { SessionStore } from './session/types';
+import type { SessionDeps, SessionStore } from './session/types';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -54,94 +55,24 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
   const metrics = createMetrics(config.instanceId, processMetrics);
   const cookie = sessionCookieOptions(config);
   const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie) : new MemorySessionStore(), metrics);
-  const deps = { config, store, metrics };
   let draining = false;
+  const isDraining = () => draining;
 
   const app = express();
   app.disable('x-powered-by');
   // Behind nginx the client address and scheme come from X-Forwarded-*; trust exactly that many hops.
   app.set('trust proxy', config.trustProxy);
 
-  app.use((_req, res, next) => {
-    res.setHeader('X-Served-By', config.instanceId);
-    // A stopping app answers what still reaches it, or was in flight when it began to stop, and closes that
-    // connection after the answer: the header tells the proxy not to reuse it, so the proxy never writes a
-    // request into a connection the app is closing. Decided when the headers go out, not when the request came.
-    onHeaders(res, () => {
-      if (draining) res.setHeader('Connection', 'close');
-    });
-    next();
-  });
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // Never log cookies, tokens or bodies: a session id in a log line is a session handed out.
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-    }),
-  );
+  app.use(stampResponse(config, isDraining));
+  app.use(requestLogger(logger));
   app.use(recordRequest(metrics));
-  app.use(
-    helmet({
-      // The demo is served over plain http on loopback: upgrading requests or pinning https would break it.
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-      strictTransportSecurity: false,
-    }),
-  );
+  app.use(securityHeaders());
 
-  app.use(healthRoutes(store, metrics.registry, () => draining));
+  app.use(healthRoutes(store, metrics.registry, isDraining));
+  if (PUBLIC_DIR) app.use(dashboardFiles(PUBLIC_DIR));
 
-  // The dashboard page is revalidated on every load (its ETag keeps that cheap), so a new deployment shows
-  // at once; its scripts, stylesheet and icon may be reused for 5 minutes.
-  if (PUBLIC_DIR) {
-    app.use(
-      express.static(PUBLIC_DIR, {
-        maxAge: '5m',
-        setHeaders: (res, file) => {
-          if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
-        },
-      }),
-    );
-  }
-
-  const api = express.Router();
-  api.use((_req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
-  // Before the body is read or a session loaded: a request another site made is refused untouched.
-  api.use(rejectCrossSite);
-  api.use(express.json({ limit: '16kb', strict: true }));
-  api.use(
-    session({
-      name: config.session.cookieName,
-      store,
-      secret: config.session.secrets,
-      // Only a login writes a whole session; everything after goes through the store's atomic operations.
-      resave: false,
-      saveUninitialized: false,
-      // The app re-issues the cookie itself when it extends a session (lifecycle.ts), so the cookie's
-      // expiry and the Redis TTL move together, and only when they need to.
-      rolling: false,
-      cookie: { ...cookie, maxAge: Math.min(config.session.idleTimeoutMs, config.session.absoluteTimeoutMs) },
-    }),
-  );
-  api.use(authRoutes({ ...deps, redis, logger }));
-  api.use(sessionRoutes(deps));
-  api.use(cartRoutes(deps));
-  api.use(sessionsRoutes(deps));
-  const cluster = clusterRoutes(config, store, redis);
-  api.use(cluster.router);
-  app.use('/api', api);
+  const api = apiRouter({ config, store, metrics }, { redis, logger, cookie });
+  app.use('/api', api.router);
 
   // The 404 and error handlers go last; error handlers take four arguments.
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
@@ -155,10 +86,101 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
       draining = true;
     },
     close: async () => {
-      cluster.close();
+      api.close();
       await store.close();
     },
   };
+}
+
+function stampResponse(config: Readonly<Config>, isDraining: () => boolean): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader('X-Served-By', config.instanceId);
+    // A stopping app answers what still reaches it, or was in flight when it began to stop, and closes that
+    // connection after the answer: the header tells the proxy not to reuse it, so the proxy never writes a
+    // request into a connection the app is closing. Decided when the headers go out, not when the request came.
+    onHeaders(res, () => {
+      if (isDraining()) res.setHeader('Connection', 'close');
+    });
+    next();
+  };
+}
+
+function requestLogger(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const given = req.headers['x-request-id'];
+      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      res.setHeader('X-Request-Id', id);
+      return id;
+    },
+    // Never log cookies, tokens or bodies: a session id in a log line is a session handed out.
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+  });
+}
+
+function securityHeaders(): RequestHandler {
+  return helmet({
+    // The demo is served over plain http on loopback: upgrading requests or pinning https would break it.
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    strictTransportSecurity: false,
+  });
+}
+
+/**
+ * The dashboard page is revalidated on every load (its ETag keeps that cheap), so a new deployment shows
+ * at once; its scripts, stylesheet and icon may be reused for 5 minutes.
+ */
+function dashboardFiles(dir: string): RequestHandler {
+  return express.static(dir, {
+    maxAge: '5m',
+    setHeaders: (res, file) => {
+      if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
+    },
+  });
+}
+
+/** Everything under /api: never cached, cross-site writes refused, JSON bodies, the session, the routes. */
+function apiRouter(deps: SessionDeps, { redis, logger, cookie }: Pick<AppDeps, 'redis' | 'logger'> & { cookie: SessionCookie }): { router: Router; close: () => void } {
+  const { config, store } = deps;
+  const api = express.Router();
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  // Before the body is read or a session loaded: a request another site made is refused untouched.
+  api.use(rejectCrossSite);
+  api.use(express.json({ limit: '16kb', strict: true }));
+  api.use(sessionMiddleware(config, store, cookie));
+  api.use(authRoutes({ ...deps, redis, logger }));
+  api.use(currentSessionRoutes(deps));
+  api.use(cartRoutes(deps));
+  api.use(devicesRoutes(deps));
+  const cluster = clusterRoutes(config, store, redis);
+  api.use(cluster.router);
+  return { router: api, close: cluster.close };
+}
+
+type SessionCookie = ReturnType<typeof sessionCookieOptions>;
+
+/** `cookie`: the options the store was given too, so it leaves out of every blob what they say. */
+function sessionMiddleware(config: Readonly<Config>, store: SessionStore, cookie: SessionCookie): RequestHandler {
+  return session({
+    name: config.session.cookieName,
+    store,
+    secret: config.session.secrets,
+    // Only a login writes a whole session; everything after goes through the store's atomic operations.
+    resave: false,
+    saveUninitialized: false,
+    // The app re-issues the cookie itself when it extends a session (guards.ts), so the cookie's
+    // expiry and the Redis TTL move together, and only when they need to.
+    rolling: false,
+    cookie: { ...cookie, maxAge: newCookieMaxAge(config.session) },
+  });
 }
 
 function recordRequest(metrics: Metrics): RequestHandler {

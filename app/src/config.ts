@@ -1,5 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
+import type { StoreMode } from './http-contract';
+import { defaultTouchAfterMs } from './session/expiry';
 
 /** The development-only signing secret used when SESSION_SECRETS is unset. */
 export const DEV_SESSION_SECRET = 'dev-only-session-secret-change-me';
@@ -69,7 +71,7 @@ export interface Config {
   host: string;
   instanceId: string;
   logLevel: string;
-  store: 'redis' | 'memory';
+  store: StoreMode;
   redis: {
     url: string;
     sentinels?: { host: string; port: number }[];
@@ -141,8 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sameSite: e.SESSION_COOKIE_SAMESITE,
       idleTimeoutMs,
       absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_S * 1000,
-      // By default a session is extended at most once per 1/30 of its idle window (60 s for 30 min).
-      touchAfterMs: e.SESSION_TOUCH_AFTER_S === undefined ? Math.floor(idleTimeoutMs / 30) : e.SESSION_TOUCH_AFTER_S * 1000,
+      touchAfterMs: e.SESSION_TOUCH_AFTER_S === undefined ? defaultTouchAfterMs(idleTimeoutMs) : e.SESSION_TOUCH_AFTER_S * 1000,
       policy: e.SESSION_POLICY,
       maxBytes: e.SESSION_MAX_BYTES,
     },

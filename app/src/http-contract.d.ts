@@ -4,7 +4,8 @@
  * without emitting it.
  */
 
-export interface SessionUser {
+/** A user as the API shows them: who is logged in, never their password hash. */
+export interface PublicUser {
   id: string;
   username: string;
   displayName: string;
@@ -17,7 +18,7 @@ export interface CartItem {
 
 export interface SessionView {
   handle: string;
-  user: SessionUser;
+  user: PublicUser;
   createdAt: string;
   lastSeenAt: string;
   idleExpiresAt: string;
@@ -30,7 +31,7 @@ export interface SessionView {
 }
 
 export interface LoginResult {
-  user: SessionUser;
+  user: PublicUser;
   session: SessionView;
   csrfToken: string;
 }
@@ -46,6 +47,9 @@ export interface DeviceSession {
   createdBy: string;
 }
 
+/** Where an instance keeps its sessions: Redis (shared by every instance) or its own memory (the sticky variant). */
+export type StoreMode = 'redis' | 'memory';
+
 export interface Replica {
   address: string;
   state: string;
@@ -55,7 +59,7 @@ export interface Replica {
 
 export interface ClusterView {
   instance: string;
-  store: 'redis' | 'memory';
+  store: StoreMode;
   redis: {
     mode: 'sentinel' | 'standalone';
     connectedTo: string | null;

@@ -1,10 +1,10 @@
 import { scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { SessionUser } from './session/types';
+import type { PublicUser } from './http-contract';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
-interface DemoUser extends SessionUser {
+interface DemoUser extends PublicUser {
   /** scrypt$N$r$p$salt$hash (base64url); the passwords are in the README. */
   passwordHash: string;
 }
@@ -33,10 +33,10 @@ async function verifyPassword(password: string, encoded: string): Promise<boolea
   return timingSafeEqual(actual, expected);
 }
 
-const publicFields = (user: DemoUser): SessionUser => ({ id: user.id, username: user.username, displayName: user.displayName });
+const publicFields = (user: DemoUser): PublicUser => ({ id: user.id, username: user.username, displayName: user.displayName });
 
 /** The user these credentials belong to, or null. */
-export async function authenticate(username: string, password: string): Promise<SessionUser | null> {
+export async function authenticate(username: string, password: string): Promise<PublicUser | null> {
   const user = USERS.find((u) => u.username === username.toLowerCase());
   const ok = await verifyPassword(password, user?.passwordHash ?? DECOY_HASH);
   if (!user || !ok) return null;
@@ -44,7 +44,7 @@ export async function authenticate(username: string, password: string): Promise<
 }
 
 /** The user a session names (sessions store the id alone), or null when no such user exists (any more). */
-export function userById(id: string): SessionUser | null {
+export function userById(id: string): PublicUser | null {
   const user = USERS.find((u) => u.id === id);
   return user ? publicFields(user) : null;
 }

@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { loadConfig } from '../../app/src/config';
-import { ceilToSecond } from '../../app/src/session/handle';
-import { sessionCookieOptions } from '../../app/src/session/lifecycle';
+import { sessionCookieOptions } from '../../app/src/session/cookie';
+import { ceilToSecond } from '../../app/src/session/expiry';
 import { MemorySessionStore } from '../../app/src/session/memory-store';
 import { RedisSessionStore, SESSION_PREFIX } from '../../app/src/session/redis-store';
 import type { SessionStore } from '../../app/src/session/types';
@@ -48,7 +48,7 @@ function cookie(maxAgeMs?: number): Cookie {
   return made;
 }
 
-/** A cookie expiring at a whole second, as the app's are (lifecycle.ts). */
+/** A cookie expiring at a whole second, as the app's are (expiry.ts). */
 function cookieUntil(expiresAt: number): Cookie {
   const made = new Cookie();
   made.expires = new Date(expiresAt);

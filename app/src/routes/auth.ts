@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import { z } from 'zod';
 import { HttpError, unauthorized } from '../errors';
-import { endCurrentSession, requireSession, sessionView, startSession, type SessionDeps } from '../session/lifecycle';
+import { requireSession } from '../session/guards';
+import { endCurrentSession, startSession } from '../session/lifecycle';
+import type { SessionDeps } from '../session/types';
+import { sessionView } from '../session/view';
 import { authenticate } from '../users';
 import { parse } from '../validate';
 

@@ -1,8 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../errors';
-import { cartItems, endedSessionError, requireCsrf, requireSession, type LiveSession, type SessionDeps } from '../session/lifecycle';
-import type { CartUpdate } from '../session/types';
+import { endedSessionError, requireCsrf, requireSession } from '../session/guards';
+import type { CartUpdate, LiveSession, SessionDeps } from '../session/types';
+import { cartItems } from '../session/view';
 import { parse } from '../validate';
 
 const productId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or - (1 to 64)');

@@ -1,5 +1,5 @@
 import { Store, type SessionData } from 'express-session';
-import { storeExpiry } from './handle';
+import { storeExpiry } from './expiry';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 interface Entry {

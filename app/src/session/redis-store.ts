@@ -2,7 +2,8 @@ import { RedisStore } from 'connect-redis';
 import type { Request } from 'express';
 import type { CookieOptions, Session, SessionData } from 'express-session';
 import type Redis from 'ioredis';
-import { cookieExpiry, sessionHandle, storeExpiry } from './handle';
+import { cookieExpiry, storeExpiry } from './expiry';
+import { sessionHandle } from './handle';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 /** Key layout (docs/architecture.md): one blob per session, one sorted set per user, one marker per ended session. */
@@ -220,7 +221,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   /**
    * Writes with PXAT = the cookie's expiry, so the key's TTL equals the cookie's remaining life; a cookie
-   * without expiry gets a day (storeExpiry in handle.ts), as connect-redis's default TTL would give it.
+   * without expiry gets a day (storeExpiry in expiry.ts), as connect-redis's default TTL would give it.
    */
   override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
     const expiresAt = storeExpiry(sess as ParsedSession);

@@ -1,8 +1,7 @@
-import type { Store } from 'express-session';
-
-import type { SessionUser } from '../http-contract';
-
-export type { SessionUser };
+import type { Session, SessionData, Store } from 'express-session';
+import type { Config } from '../config';
+import type { StoreMode } from '../http-contract';
+import type { Metrics } from '../metrics';
 
 /** productId → quantity. A map, not a list, so an add is one atomic field update. */
 export type Cart = Record<string, number>;
@@ -22,6 +21,19 @@ declare module 'express-session' {
     createdBy: string;
     userAgent: string;
     ip: string;
+  }
+}
+
+/** An authenticated session as a handler sees it. */
+export type LiveSession = Session & SessionData;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** Set by requireSession: the session's timing as this response leaves it. */
+      sessionTimes?: { lastSeenAt: number; idleExpiresAt: number };
+    }
   }
 }
 
@@ -52,7 +64,7 @@ export type CartUpdate =
  * express-session's whole-blob save, so parallel requests on one session cannot lose each other's updates.
  */
 export interface SessionStore extends Store {
-  readonly mode: 'redis' | 'memory';
+  readonly mode: StoreMode;
   isReady(): boolean;
   incrementVisits(sid: string): Promise<number | null>;
   addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate>;
@@ -68,4 +80,11 @@ export interface SessionStore extends Store {
   endReason(sid: string): Promise<EndReason | null>;
   countLive(userIds: readonly string[]): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What the session guards, the lifecycle and the routes work with. */
+export interface SessionDeps {
+  config: Readonly<Config>;
+  store: SessionStore;
+  metrics: Metrics;
 }

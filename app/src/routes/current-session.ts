@@ -1,7 +1,10 @@
 import { Router } from 'express';
-import { endedSessionError, requireCsrf, requireSession, sessionView, type SessionDeps } from '../session/lifecycle';
+import { endedSessionError, requireCsrf, requireSession } from '../session/guards';
+import type { SessionDeps } from '../session/types';
+import { sessionView } from '../session/view';
 
-export function sessionRoutes(deps: SessionDeps): Router {
+/** The request's own session: reading it, and the visit counter on it. */
+export function currentSessionRoutes(deps: SessionDeps): Router {
   const router = Router();
   const { config, store } = deps;
 

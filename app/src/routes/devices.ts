@@ -1,33 +1,25 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../errors';
-import type { DeviceSession } from '../http-contract';
+import { requireCsrf, requireSession } from '../session/guards';
 import { sessionHandle } from '../session/handle';
-import { endCurrentSession, requireCsrf, requireSession, type LiveSession, type SessionDeps } from '../session/lifecycle';
+import { endCurrentSession } from '../session/lifecycle';
+import type { LiveSession, SessionDeps } from '../session/types';
+import { deviceSessionView } from '../session/view';
 import { parse } from '../validate';
 
 const handle = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'a session handle (22 characters)');
 
 /** A user's sessions on every device, listed and revoked from any instance through the per-user index. */
-export function sessionsRoutes(deps: SessionDeps): Router {
+export function devicesRoutes(deps: SessionDeps): Router {
   const router = Router();
   const { config, store, metrics } = deps;
-  const iso = (ms: number) => new Date(ms).toISOString();
 
   router.get('/sessions', requireSession(deps), async (req, res) => {
     const { userId } = req.session as LiveSession;
     const sessions = (await store.listForUser(userId))
       .sort((a, b) => b.createdAt - a.createdAt)
-      .map((s): DeviceSession => ({
-        handle: sessionHandle(s.sid),
-        current: s.sid === req.sessionID,
-        createdAt: iso(s.createdAt),
-        lastSeenAt: iso(s.lastSeenAt),
-        idleExpiresAt: iso(s.expiresAt),
-        userAgent: s.userAgent,
-        ip: s.ip,
-        createdBy: s.createdBy,
-      }));
+      .map((s) => deviceSessionView(s, req.sessionID));
     res.json({ sessions });
   });
 

@@ -1,0 +1,75 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Config } from '../config';
+import { HttpError, unauthorized } from '../errors';
+import { userById } from '../users';
+import { clearSessionCookie, issueSessionCookie, presentedSessionId } from './cookie';
+import { isCsrfToken } from './csrf';
+import { idleExpiry, isDueForExtension } from './expiry';
+import { detachSession } from './lifecycle';
+import type { EndReason, LiveSession, SessionDeps } from './types';
+
+const END_CODES: Record<EndReason, () => HttpError> = {
+  revoked: () => unauthorized('session_revoked', 'this session was revoked from another device or by a newer login'),
+  logged_out: () => unauthorized('no_session', 'this session was logged out; log in again'),
+  expired: () => unauthorized('session_expired', 'this session reached its absolute lifetime; log in again'),
+};
+
+/**
+ * The 401 for a cookie whose session is gone: the marker left by logout or revocation says which,
+ * otherwise it expired (or lived in a sticky instance that died). The stale cookie is cleared.
+ */
+export async function endedSessionError({ config, store }: SessionDeps, req: Request, res: Response, sid: string): Promise<HttpError> {
+  const reason = await store.endReason(sid);
+  detachSession(req);
+  clearSessionCookie(config, req, res);
+  return reason ? END_CODES[reason]() : unauthorized('session_expired', 'this session expired or no longer exists; log in again');
+}
+
+/**
+ * Guards routes that need a logged-in session: rejects a missing, expired or revoked one with the
+ * precise 401 (and one whose user no longer exists as an expired one), enforces the absolute lifetime,
+ * and extends the idle window lazily (at most once per SESSION_TOUCH_AFTER_S) so most reads cost one
+ * Redis command.
+ */
+export function requireSession(deps: SessionDeps): RequestHandler {
+  const { config, store, metrics } = deps;
+  const { cookieName, secrets } = config.session;
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const s = req.session as Partial<LiveSession> | undefined;
+    if (!s?.userId || !userById(s.userId)) {
+      const presented = presentedSessionId(req, cookieName, secrets);
+      if (!presented) throw unauthorized('no_session', 'log in first');
+      throw await endedSessionError(deps, req, res, presented);
+    }
+    const live = s as LiveSession;
+    const now = Date.now();
+    if (now >= live.absoluteExpiresAt) {
+      // No marker needed: a cookie whose session is simply gone is already answered session_expired.
+      await store.end(live.userId, req.sessionID, 'expired', 0);
+      metrics.sessionsEnded.inc({ reason: 'expired' });
+      detachSession(req);
+      clearSessionCookie(config, req, res);
+      throw END_CODES.expired();
+    }
+    if (isDueForExtension(config.session, now, live.lastSeenAt)) {
+      const idleExpiresAt = idleExpiry(config.session, now, live.absoluteExpiresAt);
+      if (!(await store.extend(req.sessionID, live.userId, idleExpiresAt, now))) {
+        throw await endedSessionError(deps, req, res, req.sessionID);
+      }
+      issueSessionCookie(config, req, res, idleExpiresAt);
+      res.locals.sessionTimes = { lastSeenAt: now, idleExpiresAt };
+    }
+    next();
+  };
+}
+
+/** State-changing requests must echo the session's CSRF token (csrf.ts) in X-CSRF-Token. Goes after requireSession. */
+export function requireCsrf(config: Readonly<Config>): RequestHandler {
+  return (req, _res, next) => {
+    const given = req.get('x-csrf-token') ?? '';
+    if (!isCsrfToken(given, req.sessionID, config.session.secrets, (req.session as LiveSession).csrfToken)) {
+      throw new HttpError(403, 'csrf_invalid', 'missing or wrong X-CSRF-Token header');
+    }
+    next();
+  };
+}
