@@ -5,14 +5,13 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler, t
 import session from 'express-session';
 import onHeaders from 'on-headers';
 import helmet from 'helmet';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 import { rejectCrossSite } from './cross-site';
 import { HttpError } from './errors';
 import { createMetrics, type Metrics } from './metrics';
-import { isStoreUnavailableError } from './redis';
+import { isStoreUnavailableError, type RedisClient } from './redis';
 import { authRoutes } from './routes/auth';
 import { cartRoutes } from './routes/cart';
 import { clusterRoutes } from './routes/cluster';
@@ -22,6 +21,8 @@ import { devicesRoutes } from './routes/devices';
 import { sessionCookieOptions } from './session/cookie';
 import { newCookieMaxAge } from './session/expiry';
 import { instrumentStore } from './session/instrument';
+import { SessionKeys } from './session/keys';
+import { sessionIdFor } from './session/lifecycle';
 import { MemorySessionStore } from './session/memory-store';
 import { RedisSessionStore } from './session/redis-store';
 import type { SessionDeps, SessionStore } from './session/types';
@@ -30,7 +31,7 @@ export interface AppDeps {
   config: Readonly<Config>;
   logger: Logger;
   /** Required when config.store is 'redis'; the caller owns it (connects and quits it). */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Process-wide metrics (CPU, memory, event loop) belong to a real server, not to a test app. */
   processMetrics?: boolean;
 }
@@ -54,7 +55,8 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
   if (config.store === 'redis' && !redis) throw new Error('createApp: a Redis client is required when SESSION_STORE=redis');
   const metrics = createMetrics(config.instanceId, processMetrics);
   const cookie = sessionCookieOptions(config);
-  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie) : new MemorySessionStore(), metrics);
+  const keys = new SessionKeys(config.session.tagSecret);
+  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie, keys) : new MemorySessionStore(), metrics);
   let draining = false;
   const isDraining = () => draining;
 
@@ -71,7 +73,7 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
   app.use(healthRoutes(store, metrics.registry, isDraining));
   if (PUBLIC_DIR) app.use(dashboardFiles(PUBLIC_DIR));
 
-  const api = apiRouter({ config, store, metrics }, { redis, logger, cookie });
+  const api = apiRouter({ config, store, metrics }, { redis, logger, cookie, keys });
   app.use('/api', api.router);
 
   // The 404 and error handlers go last; error handlers take four arguments.
@@ -145,7 +147,7 @@ function dashboardFiles(dir: string): RequestHandler {
 }
 
 /** Everything under /api: never cached, cross-site writes refused, JSON bodies, the session, the routes. */
-function apiRouter(deps: SessionDeps, { redis, logger, cookie }: Pick<AppDeps, 'redis' | 'logger'> & { cookie: SessionCookie }): { router: Router; close: () => void } {
+function apiRouter(deps: SessionDeps, { redis, logger, cookie, keys }: Pick<AppDeps, 'redis' | 'logger'> & { cookie: SessionCookie; keys: SessionKeys }): { router: Router; close: () => void } {
   const { config, store } = deps;
   const api = express.Router();
   api.use((_req, res, next) => {
@@ -155,7 +157,7 @@ function apiRouter(deps: SessionDeps, { redis, logger, cookie }: Pick<AppDeps, '
   // Before the body is read or a session loaded: a request another site made is refused untouched.
   api.use(rejectCrossSite);
   api.use(express.json({ limit: '16kb', strict: true }));
-  api.use(sessionMiddleware(config, store, cookie));
+  api.use(sessionMiddleware(config, store, cookie, keys));
   api.use(authRoutes({ ...deps, redis, logger }));
   api.use(currentSessionRoutes(deps));
   api.use(cartRoutes(deps));
@@ -168,10 +170,12 @@ function apiRouter(deps: SessionDeps, { redis, logger, cookie }: Pick<AppDeps, '
 type SessionCookie = ReturnType<typeof sessionCookieOptions>;
 
 /** `cookie`: the options the store was given too, so it leaves out of every blob what they say. */
-function sessionMiddleware(config: Readonly<Config>, store: SessionStore, cookie: SessionCookie): RequestHandler {
+function sessionMiddleware(config: Readonly<Config>, store: SessionStore, cookie: SessionCookie, keys: SessionKeys): RequestHandler {
   return session({
     name: config.session.cookieName,
     store,
+    // Each session id carries its user's hash tag (keys.ts), so a cluster keeps a user's keys in one slot.
+    genid: sessionIdFor(keys),
     secret: config.session.secrets,
     // Only a login writes a whole session; everything after goes through the store's atomic operations.
     resave: false,

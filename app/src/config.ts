@@ -36,6 +36,9 @@ export const envSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
   REDIS_SENTINELS: list.pipe(z.array(hostPort).min(1)).optional(),
   REDIS_MASTER_NAME: z.string().min(1).default('mymaster'),
+  // Redis Cluster (or a managed cluster-mode endpoint): seed nodes; the client learns the rest from them.
+  REDIS_CLUSTER_NODES: list.pipe(z.array(hostPort).min(1)).optional(),
+  REDIS_CLUSTER_TLS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   // An ACL user of its own (the cluster's session-app), so the app holds only the rights it needs.
   REDIS_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
@@ -48,6 +51,9 @@ export const envSchema = z.object({
   REDIS_AUTO_PIPELINING: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 
   SESSION_SECRETS: list.pipe(z.array(z.string().min(16, 'each secret needs at least 16 characters')).min(1)).optional(),
+  // Keys the HMAC that turns a user id into the hash tag of that user's keys (session/keys.ts). Stable for
+  // the store's lifetime: changing it strands the user indexes. Defaults to the first SESSION_SECRETS entry.
+  SESSION_TAG_SECRET: z.string().min(16, 'needs at least 16 characters').optional(),
   SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default('sc.sid'),
   SESSION_COOKIE_SAMESITE: z.enum(['lax', 'strict']).default('lax'),
   SESSION_IDLE_TIMEOUT_S: int(1, 31_536_000).default(1800),
@@ -66,6 +72,11 @@ export const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
 });
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -74,8 +85,10 @@ export interface Config {
   store: StoreMode;
   redis: {
     url: string;
-    sentinels?: { host: string; port: number }[];
+    sentinels?: HostPort[];
     masterName: string;
+    /** Set: a Redis Cluster (REDIS_CLUSTER_NODES), instead of one Redis or Sentinel. */
+    cluster?: { nodes: HostPort[]; tls: boolean };
     username?: string;
     password?: string;
     sentinelUsername?: string;
@@ -86,6 +99,7 @@ export interface Config {
   session: {
     secrets: string[];
     usesDevSecret: boolean;
+    tagSecret: string;
     cookieName: string;
     sameSite: 'lax' | 'strict';
     idleTimeoutMs: number;
@@ -106,6 +120,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+function toHostPort(entry: string): HostPort {
+  const [host, port] = entry.split(':') as [string, string];
+  return { host, port: Number(port) };
+}
+
 /** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -116,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const e = parsed.data;
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT_S * 1000;
+  const secrets = e.SESSION_SECRETS ?? [DEV_SESSION_SECRET];
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
@@ -124,11 +144,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     store: e.SESSION_STORE,
     redis: {
       url: e.REDIS_URL,
-      sentinels: e.REDIS_SENTINELS?.map((entry) => {
-        const [host, port] = entry.split(':') as [string, string];
-        return { host, port: Number(port) };
-      }),
+      sentinels: e.REDIS_SENTINELS?.map(toHostPort),
       masterName: e.REDIS_MASTER_NAME,
+      cluster: e.REDIS_CLUSTER_NODES && { nodes: e.REDIS_CLUSTER_NODES.map(toHostPort), tls: e.REDIS_CLUSTER_TLS },
       username: e.REDIS_USERNAME,
       password: e.REDIS_PASSWORD,
       sentinelUsername: e.REDIS_SENTINEL_USERNAME ?? e.REDIS_USERNAME,
@@ -137,8 +155,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       autoPipelining: e.REDIS_AUTO_PIPELINING,
     },
     session: {
-      secrets: e.SESSION_SECRETS ?? [DEV_SESSION_SECRET],
+      secrets,
       usesDevSecret: e.SESSION_SECRETS === undefined,
+      tagSecret: e.SESSION_TAG_SECRET ?? secrets[0]!,
       cookieName: e.SESSION_COOKIE_NAME,
       sameSite: e.SESSION_COOKIE_SAMESITE,
       idleTimeoutMs,
@@ -153,6 +172,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownIdleGraceMs: e.SHUTDOWN_IDLE_GRACE_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
   };
+  if (config.redis.sentinels && config.redis.cluster) {
+    throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES: set either it or REDIS_SENTINELS, not both');
+  }
   if (config.session.touchAfterMs >= idleTimeoutMs) {
     throw new ConfigError('invalid configuration:\n  SESSION_TOUCH_AFTER_S: must be shorter than SESSION_IDLE_TIMEOUT_S');
   }

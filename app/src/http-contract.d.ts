@@ -69,7 +69,25 @@ export interface ClusterView {
     aof: { enabled: boolean; lastWrite: string | null };
   } | null;
   sentinel: { primary: string | null; answeredBy: string | null } | null;
+  /** Set in Redis Cluster mode (`redis` and `sentinel` are null then). */
+  redisCluster: RedisClusterView | null;
   sessions: number;
+}
+
+/** A Redis Cluster as one of its nodes describes it (CLUSTER INFO, CLUSTER SHARDS). */
+export interface RedisClusterView {
+  /** `ok`, or `fail` while some slot has no reachable primary. */
+  state: string;
+  shards: ClusterShard[];
+  /** The slot of the request's own session, and the primary holding it; null without a session. */
+  thisSession: { slot: number; primary: string | null } | null;
+}
+
+export interface ClusterShard {
+  primary: string | null;
+  replicas: { address: string; health: string; offset: number }[];
+  /** Inclusive ranges: [[0, 5460]]. */
+  slots: [number, number][];
 }
 
 export interface ApiError {

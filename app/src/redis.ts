@@ -1,16 +1,27 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 
+/** One Redis (standalone, or its primary found through Sentinel), or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+export function redisMode(config: Config['redis']): RedisMode {
+  if (config.cluster) return 'cluster';
+  return config.sentinels ? 'sentinel' : 'standalone';
+}
+
 /**
- * The one Redis client factory: standalone from REDIS_URL, or through Sentinel when REDIS_SENTINELS is set.
+ * The one Redis client factory: standalone from REDIS_URL, through Sentinel when REDIS_SENTINELS is set, or a
+ * Redis Cluster from its seed nodes when REDIS_CLUSTER_NODES is.
  *
  * Failure policy: commands wait in the offline queue while the client reconnects (this rides out a
  * Sentinel failover), but never longer than REDIS_COMMAND_TIMEOUT_MS, so a request that needs Redis is
  * answered 503 within about a second when Redis is gone. Reconnection never gives up, so the app recovers
  * on its own when Redis returns.
  */
-export function createRedisClient(config: Config['redis'], logger: Logger): Redis {
+export function createRedisClient(config: Config['redis'], logger: Logger): RedisClient {
   const common: RedisOptions = {
     username: config.username,
     password: config.password,
@@ -24,7 +35,9 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
     // After a failover the old primary answers READONLY: reconnect so Sentinel hands us the new one.
     reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
   };
-  const client = config.sentinels
+  const client = config.cluster
+    ? clusterClient(config.cluster, common)
+    : config.sentinels
     ? new Redis({
         ...common,
         sentinels: config.sentinels,
@@ -45,7 +58,7 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
   });
   client.on('ready', () => {
     lastError = '';
-    logger.info({ mode: config.sentinels ? 'sentinel' : 'standalone' }, 'redis ready');
+    logger.info({ mode: redisMode(config) }, 'redis ready');
   });
   client.on('+node', () => logger.info('redis sentinel reported a new node'));
   // ioredis gives up for good ("end": every command then fails with "Connection is closed.") when its
@@ -62,10 +75,33 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
   return client;
 }
 
-const closing = new WeakSet<Redis>();
+/**
+ * ioredis's Cluster: it learns the slot map from any seed node, sends each command to the primary holding its
+ * key's slot, follows MOVED and ASK (slot migration), and refreshes the map when a primary fails over.
+ * Reads go to primaries too (scaleReads 'master'): a replica may lag behind a write this session just made.
+ */
+function clusterClient(cluster: NonNullable<Config['redis']['cluster']>, common: RedisOptions): Cluster {
+  const { reconnectOnError: _readonlyIsNotAClusterCase, ...redisOptions } = common;
+  return new Cluster(cluster.nodes, {
+    redisOptions: cluster.tls ? { ...redisOptions, tls: {} } : redisOptions,
+    scaleReads: 'master',
+    enableOfflineQueue: true,
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    // While a failed primary's replica takes over, its slots answer CLUSTERDOWN or nothing: wait and retry
+    // within the command timeout rather than fail at once.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: Math.max(common.commandTimeout ?? 1000, 1000),
+    // Managed services put TLS certificates on host names: connect by the name, not a resolved address.
+    ...(cluster.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
+  });
+}
+
+const closing = new WeakSet<RedisClient>();
 
 /** Closes a client made by createRedisClient for good: QUIT, or a disconnect if Redis does not answer. */
-export async function closeRedisClient(client: Redis): Promise<void> {
+export async function closeRedisClient(client: RedisClient): Promise<void> {
   closing.add(client);
   await client.quit().catch(() => client.disconnect());
 }
@@ -74,7 +110,7 @@ export async function closeRedisClient(client: Redis): Promise<void> {
 export function isStoreUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|All sentinels are unreachable/i.test(
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available/i.test(
     err.message,
   );
 }

@@ -8,13 +8,13 @@
 // Without --redis it starts a throw-away redis-server of its own (from PATH), so nothing else moves
 // used_memory. With --redis, use a Redis nobody else is writing to; the sessions it made are deleted at the end.
 // The integration test test/integration/efficiency.test.ts runs the same measurement with fewer sessions.
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Cookie, type SessionData } from 'express-session';
 import Redis from 'ioredis';
 import { loadConfig } from '../../app/src/config';
 import { sessionCookieOptions } from '../../app/src/session/lifecycle';
-import { RedisSessionStore, SESSION_PREFIX } from '../../app/src/session/redis-store';
+import { SESSION_PREFIX, SessionKeys, newSessionId } from '../../app/src/session/keys';
+import { RedisSessionStore } from '../../app/src/session/redis-store';
 import { DEMO_USER_IDS } from '../../app/src/users';
 import { startOwnedRedis } from '../../test/helpers/redis-server';
 
@@ -40,6 +40,8 @@ export interface SessionMemory {
 }
 
 const ceilToSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
+/** Key names as the app makes them; the secret only picks the tags, not their size. */
+const KEYS = new SessionKeys('session-memory-measurement');
 
 /** A session as a login leaves it (lifecycle.ts startSession): express-session's cookie and the app's data. */
 function typicalSession(i: number, userAgent: string): { sid: string; sess: SessionData } {
@@ -60,7 +62,7 @@ function typicalSession(i: number, userAgent: string): { sid: string; sess: Sess
     userAgent,
     ip: TYPICAL_IP,
   };
-  return { sid: randomBytes(24).toString('base64url'), sess };
+  return { sid: newSessionId(KEYS.userTag(sess.userId)), sess };
 }
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -80,7 +82,7 @@ async function inBatches(count: number, each: (i: number) => Promise<unknown>): 
 
 /** Stores `count` typical sessions on `redis`, measures, and deletes them again. */
 export async function measureSessionMemory(redis: Redis, count: number, userAgent = TYPICAL_USER_AGENT): Promise<SessionMemory> {
-  const store = new RedisSessionStore(redis, COOKIE_OPTIONS);
+  const store = new RedisSessionStore(redis, COOKIE_OPTIONS, KEYS);
   const sessions = Array.from({ length: count }, (_, i) => typicalSession(i, userAgent));
   const before = await usedMemory(redis);
   await inBatches(count, async (i) => {
@@ -99,7 +101,7 @@ export async function measureSessionMemory(redis: Redis, count: number, userAgen
   const sample = (await redis.get(SESSION_PREFIX + sessions[0]!.sid)) ?? '';
 
   await inBatches(Math.ceil(count / BATCH), (b) => redis.del(...sessions.slice(b * BATCH, (b + 1) * BATCH).map(({ sid }) => SESSION_PREFIX + sid)));
-  await redis.del(...DEMO_USER_IDS.map((id) => `user-sessions:${id}`));
+  await redis.del(...DEMO_USER_IDS.map((id) => KEYS.userIndexKey(id)));
   return { sessions: count, sessionBytes: (withSessions - before) / count, indexBytes: (withIndex - withSessions) / count, sample };
 }
 
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
     console.log(`redis ${server}, ${count} sessions, user agent ${JSON.stringify(args['user-agent'])}`);
     console.log(`stored session (${Buffer.byteLength(result.sample)} bytes): ${result.sample}`);
     console.log(`used_memory per session: ${result.sessionBytes.toFixed(1)} bytes (sess:<id> keys)`);
-    console.log(`  + per-user index:       ${result.indexBytes.toFixed(1)} bytes (user-sessions:<userId>, ${DEMO_USER_IDS.length} users)`);
+    console.log(`  + per-user index:       ${result.indexBytes.toFixed(1)} bytes (user-sessions:{tag}, ${DEMO_USER_IDS.length} users)`);
   } finally {
     redis.disconnect();
     await owned?.destroy();

@@ -1,10 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type Redis from 'ioredis';
 import pino from 'pino';
 import { createApp, type ClusterApp } from '../../app/src/app';
 import { loadConfig, type Config } from '../../app/src/config';
-import { closeRedisClient, createRedisClient } from '../../app/src/redis';
+import { closeRedisClient, createRedisClient, type RedisClient } from '../../app/src/redis';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -14,8 +13,15 @@ export interface TestInstance {
   config: Readonly<Config>;
   cluster: ClusterApp;
   /** The instance's own Redis client (absent in memory mode). */
-  redis?: Redis;
+  redis?: RedisClient;
   close(): Promise<void>;
+}
+
+/** The integration suite's Redis Cluster, as REDIS_CLUSTER_NODES takes it. */
+export function testClusterNodes(): string {
+  const nodes = process.env.TEST_REDIS_CLUSTER_NODES;
+  if (!nodes) throw new Error('TEST_REDIS_CLUSTER_NODES is not set: run through jest (its global setup provides a Redis Cluster)');
+  return nodes;
 }
 
 export function testRedisUrl(): string {

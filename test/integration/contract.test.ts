@@ -1,12 +1,13 @@
 import request from 'supertest';
 import { TestClient } from '../helpers/client';
-import { startInstance, type TestInstance } from '../helpers/instance';
+import { startInstance, testClusterNodes, type TestInstance } from '../helpers/instance';
 
-/** Every row of the HTTP contract (docs/http-contract.md), in both store modes. */
-describe.each([
-  { mode: 'redis', env: { SESSION_STORE: 'redis' } },
-  { mode: 'memory', env: { SESSION_STORE: 'memory' } },
-])('HTTP contract ($mode store)', ({ mode, env }) => {
+/** Every row of the HTTP contract (docs/http-contract.md), in every store mode. */
+describe.each<{ mode: string; store: string; env: Record<string, string> }>([
+  { mode: 'redis', store: 'redis', env: { SESSION_STORE: 'redis' } },
+  { mode: 'redis-cluster', store: 'redis', env: { SESSION_STORE: 'redis', REDIS_CLUSTER_NODES: testClusterNodes() } },
+  { mode: 'memory', store: 'memory', env: { SESSION_STORE: 'memory' } },
+])('HTTP contract ($mode store)', ({ mode, store, env }) => {
   let app: TestInstance;
 
   beforeAll(async () => {
@@ -280,14 +281,39 @@ describe.each([
       const res = await request(app.url).get('/api/cluster');
 
       expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ instance: `contract-${mode}`, store: mode });
+      expect(res.body).toMatchObject({ instance: `contract-${mode}`, store });
       expect(res.body.sessions).toEqual(expect.any(Number));
       if (mode === 'redis') {
         expect(res.body.redis).toMatchObject({ mode: 'standalone', role: 'primary', aof: { enabled: expect.any(Boolean) } });
       } else {
         expect(res.body.redis).toBeNull();
       }
+      if (mode === 'redis-cluster') {
+        const { state, shards, thisSession } = res.body.redisCluster;
+        expect({ state, thisSession, primaries: shards.length }).toEqual({ state: 'ok', thisSession: null, primaries: 3 });
+        const slots = shards.flatMap((shard: { slots: [number, number][] }) => shard.slots).sort((a: number[], b: number[]) => a[0]! - b[0]!);
+        expect(slots.reduce((next: number, [from, to]: number[]) => (from === next ? to! + 1 : -1), 0)).toBe(16_384);
+        for (const shard of shards) expect(shard.replicas).toEqual([expect.objectContaining({ health: 'online' })]);
+      } else {
+        expect(res.body.redisCluster).toBeNull();
+      }
       expect(JSON.stringify(res.body)).not.toMatch(/secret|password/i);
+    });
+
+    test('when a logged-in request asks GET /api/cluster on a Redis Cluster, then it says which slot and primary hold its session', async () => {
+      const client = new TestClient();
+      await client.login(app, 'bob');
+
+      const res = await client.get(app, '/api/cluster');
+
+      expect(res.status).toBe(200);
+      if (mode !== 'redis-cluster') {
+        expect(res.body.redisCluster).toBeNull();
+        return;
+      }
+      const { slot, primary } = res.body.redisCluster.thisSession;
+      const holder = res.body.redisCluster.shards.find((shard: { slots: number[][] }) => shard.slots.some(([from, to]) => slot >= from! && slot <= to!));
+      expect(holder.primary).toBe(primary);
     });
 
     test('when probed, then /healthz and /readyz answer 200 and /metrics is Prometheus text with request counts', async () => {

@@ -2,17 +2,18 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Cookie, type SessionData } from 'express-session';
 import fc from 'fast-check';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import request from 'supertest';
 import { loadConfig } from '../../app/src/config';
 import { sessionCookieOptions } from '../../app/src/session/cookie';
 import { ceilToSecond } from '../../app/src/session/expiry';
 import { MemorySessionStore } from '../../app/src/session/memory-store';
-import { RedisSessionStore, SESSION_PREFIX } from '../../app/src/session/redis-store';
+import { SESSION_PREFIX, SessionKeys, newSessionId } from '../../app/src/session/keys';
+import { RedisSessionStore } from '../../app/src/session/redis-store';
 import type { SessionStore } from '../../app/src/session/types';
 import { DEMO_USERS } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
-import { TEST_SECRET, startInstance, testRedisUrl } from '../helpers/instance';
+import { TEST_SECRET, startInstance, testClusterNodes, testRedisUrl } from '../helpers/instance';
 
 /*
  * express-session's Store contract, as connect-redis 8.1.0's index_test.ts and express-session 1.19.0's
@@ -38,8 +39,10 @@ const AWKWARD_NAMES = [
   '', ' ', 'a.b', 'a"b\\c', 'имя', '名前', '🍪',
 ];
 
-const newSid = () => randomBytes(24).toString('base64url');
+const KEYS = new SessionKeys(TEST_SECRET);
 const newUser = () => `u-contract-${randomBytes(6).toString('hex')}`;
+/** An id as the app makes them: tagged with its user's hash tag (keys.ts), so a cluster keeps them in one slot. */
+const newSid = (userId = newUser()) => newSessionId(KEYS.userTag(userId));
 
 /** A cookie as express-session builds it: `maxAge` from now, or its default (no expiry) without one. */
 function cookie(maxAgeMs?: number): Cookie {
@@ -102,16 +105,21 @@ function callbackApi(store: SessionStore) {
 
 const openRedisStore = () => {
   const redis = new Redis(testRedisUrl());
-  return { store: new RedisSessionStore(redis, COOKIE_OPTIONS) as SessionStore, redis };
+  return { store: new RedisSessionStore(redis, COOKIE_OPTIONS, KEYS) as SessionStore, redis };
+};
+const openClusterStore = () => {
+  const redis = new Cluster(testClusterNodes().split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })));
+  return { store: new RedisSessionStore(redis, COOKIE_OPTIONS, KEYS) as SessionStore, redis };
 };
 const openMemoryStore = () => ({ store: new MemorySessionStore() as SessionStore, redis: undefined });
 
 describe.each([
   { kind: 'redis', open: openRedisStore },
+  { kind: 'redis-cluster', open: openClusterStore },
   { kind: 'memory', open: openMemoryStore },
 ])('the express-session Store contract ($kind store)', ({ open }) => {
   let store: SessionStore;
-  let redis: Redis | undefined;
+  let redis: Redis | Cluster | undefined;
   let api: ReturnType<typeof callbackApi>;
 
   beforeAll(() => {
@@ -166,8 +174,8 @@ describe.each([
     });
 
     test('when the cookie has expired already, then set deletes the session', async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       await api.set(sid, appSession(userId, cookie(TEN_MINUTES_MS)));
 
       await api.set(sid, appSession(userId, cookie(-1000)));
@@ -179,8 +187,8 @@ describe.each([
 
   describe('expiry', () => {
     test("when the cookie has an expiry, then the store keeps the session exactly as long: Redis's TTL is the cookie's remaining life within 1 s", async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       const sessionCookie = cookie(TEN_MINUTES_MS); // express-session's maxAge: to the millisecond
       const expiresAt = sessionCookie.expires!.getTime();
 
@@ -207,8 +215,8 @@ describe.each([
     });
 
     test('when a session without cookie expiry is listed and counted, then it is live, kept for one day', async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       const before = await store.countLive([userId]);
 
       await api.set(sid, appSession(userId, cookie()));
@@ -221,8 +229,8 @@ describe.each([
     });
 
     test('when a session without cookie expiry is extended, then it takes the new expiry, in its cookie and its TTL', async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       await api.set(sid, appSession(userId, cookie()));
       await store.register(userId, sid, Date.now() + ONE_DAY_MS);
       const expiresAt = ceilToSecond(Date.now() + TEN_MINUTES_MS);
@@ -239,8 +247,8 @@ describe.each([
     });
 
     test('when touch is called with a later expiry, then nothing moves: touch is disabled, the app extends sessions itself', async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       const expiresAt = ceilToSecond(Date.now() + TEN_MINUTES_MS);
       await api.set(sid, appSession(userId, cookieUntil(expiresAt)));
       const ttlBefore = await pttl(sid);
@@ -287,8 +295,8 @@ describe.each([
     });
 
     test("when fields are named like the blob's own names, then visits, cart and extend change only what they own", async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       const expiresAt = ceilToSecond(Date.now() + TEN_MINUTES_MS);
       const saved = awkwardSession(userId, cookieUntil(expiresAt), (i) => `value ${i}`);
       await api.set(sid, saved);
@@ -318,8 +326,8 @@ describe.each([
     });
 
     test('when one session is saved twenty times at once, then every save succeeds and the last one wins', async () => {
-      const sid = newSid();
       const userId = newUser();
+      const sid = newSid(userId);
       const versions = Array.from({ length: 20 }, (_, i) => ({ ...appSession(userId, cookie(TEN_MINUTES_MS)), visits: i }));
 
       const outcomes = await Promise.allSettled(versions.map((sess) => api.set(sid, sess)));

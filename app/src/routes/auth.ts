@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import { ipKeyGenerator, rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
-import type Redis from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import { z } from 'zod';
 import { HttpError, unauthorized } from '../errors';
+import type { RedisClient } from '../redis';
 import { requireSession } from '../session/guards';
 import { endCurrentSession, startSession } from '../session/lifecycle';
 import type { SessionDeps } from '../session/types';
@@ -53,15 +54,28 @@ class RecoveringRateLimitStore extends RateLimitRedisStore {
   }
 }
 
-function loginLimiterStore(redis: Redis | undefined): RateLimitStore | undefined {
-  if (!redis) return undefined; // express-rate-limit's in-process store: the sticky variant keeps nothing shared
-  return new RecoveringRateLimitStore({
-    prefix: 'login-failures:',
-    sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<never>,
-  });
+/**
+ * On a cluster each node has its own script cache: a script is loaded into every node, so the primary that
+ * holds a counter's slot, now or after a failover, has it. Every other command goes where its key lives.
+ */
+async function sendToCluster(cluster: Cluster, [command, ...args]: string[]): Promise<never> {
+  if (command?.toUpperCase() === 'SCRIPT') {
+    const [sha] = await Promise.all(cluster.nodes('all').map((node) => node.call(command, ...args)));
+    return sha as never;
+  }
+  return cluster.call(command!, ...args) as Promise<never>;
 }
 
-export function authRoutes(deps: SessionDeps & { redis?: Redis; logger: Logger }): Router {
+function loginLimiterStore(redis: RedisClient | undefined): RateLimitStore | undefined {
+  if (!redis) return undefined; // express-rate-limit's in-process store: the sticky variant keeps nothing shared
+  const prefix = 'login-failures:';
+  if (redis instanceof Cluster) {
+    return new RecoveringRateLimitStore({ prefix, sendCommandCluster: ({ command }) => sendToCluster(redis, command) });
+  }
+  return new RecoveringRateLimitStore({ prefix, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<never> });
+}
+
+export function authRoutes(deps: SessionDeps & { redis?: RedisClient; logger: Logger }): Router {
   const { config } = deps;
   const router = Router();
 

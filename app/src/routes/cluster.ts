@@ -1,9 +1,10 @@
-import { Router } from 'express';
-import Redis from 'ioredis';
+import { Router, type Request } from 'express';
+import Redis, { Cluster } from 'ioredis';
 import type { Config } from '../config';
 import { HttpError } from '../errors';
-import type { ClusterView } from '../http-contract';
-import { isStoreUnavailableError } from '../redis';
+import type { ClusterShard, ClusterView, RedisClusterView } from '../http-contract';
+import { isStoreUnavailableError, type RedisClient } from '../redis';
+import { sessionKey } from '../session/keys';
 import type { SessionStore } from '../session/types';
 import { DEMO_USER_IDS } from '../users';
 
@@ -25,6 +26,45 @@ function replicasOf(info: Record<string, string>) {
       const f = Object.fromEntries(value.split(',').map((pair) => pair.split('=') as [string, string]));
       return { address: `${f.ip}:${f.port}`, state: f.state ?? 'unknown', offset: Number(f.offset), lag: Number(f.lag) };
     });
+}
+
+/** A RESP2 map (a flat [name, value, name, value…] list) as an object. */
+function fieldsOf(reply: unknown[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = reply[i + 1];
+  return fields;
+}
+
+/** One shard of CLUSTER SHARDS: its slot ranges, its primary and its replicas. */
+function shardOf(reply: unknown[]): ClusterShard {
+  const { slots = [], nodes = [] } = fieldsOf(reply) as { slots?: number[]; nodes?: unknown[][] };
+  const members = nodes.map((node) => {
+    const f = fieldsOf(node);
+    return { address: `${String(f.endpoint ?? f.ip)}:${Number(f.port ?? f['tls-port'])}`, role: String(f.role), health: String(f.health), offset: Number(f['replication-offset']) };
+  });
+  const ranges: [number, number][] = [];
+  for (let i = 0; i + 1 < slots.length; i += 2) ranges.push([Number(slots[i]), Number(slots[i + 1])]);
+  return {
+    primary: members.find((m) => m.role === 'master')?.address ?? null,
+    replicas: members.filter((m) => m.role !== 'master').map(({ address, health, offset }) => ({ address, health, offset })),
+    slots: ranges,
+  };
+}
+
+/** The cluster as a node sees it, and where the request's own session lives in it. */
+async function describeCluster(cluster: Cluster, req: Request): Promise<RedisClusterView> {
+  const hasSession = Boolean((req.session as { userId?: string } | undefined)?.userId);
+  const [info, shards, slot] = await Promise.all([
+    cluster.call('CLUSTER', 'INFO').then((text) => parseInfo(String(text))),
+    cluster.call('CLUSTER', 'SHARDS').then((reply) => (reply as unknown[][]).map(shardOf)),
+    hasSession ? cluster.call('CLUSTER', 'KEYSLOT', sessionKey(req.sessionID)).then(Number) : null,
+  ]);
+  const holder = slot === null ? undefined : shards.find((shard) => shard.slots.some(([from, to]) => slot >= from && slot <= to));
+  return {
+    state: info.cluster_state ?? 'unknown',
+    shards: shards.filter((shard) => shard.slots.length > 0).sort((a, b) => a.slots[0]![0] - b.slots[0]![0]),
+    thisSession: slot === null ? null : { slot, primary: holder?.primary ?? null },
+  };
 }
 
 /** Asks the Sentinels, in turn, which node is the primary now. Connections are opened on first use. */
@@ -66,17 +106,22 @@ class SentinelProbe {
   }
 }
 
-export function clusterRoutes(config: Readonly<Config>, store: SessionStore, redis: Redis | undefined): { router: Router; close: () => void } {
+export function clusterRoutes(config: Readonly<Config>, store: SessionStore, redis: RedisClient | undefined): { router: Router; close: () => void } {
   const router = Router();
   const sentinels = config.redis.sentinels ? new SentinelProbe(config.redis) : null;
 
-  router.get('/cluster', async (_req, res) => {
-    const base = { instance: config.instanceId, store: store.mode };
+  router.get('/cluster', async (req, res) => {
+    const base = { instance: config.instanceId, store: store.mode, redis: null, sentinel: null, redisCluster: null };
     if (!redis) {
-      res.json({ ...base, redis: null, sentinel: null, sessions: await store.countLive(DEMO_USER_IDS) } satisfies ClusterView);
+      res.json({ ...base, sessions: await store.countLive(DEMO_USER_IDS) } satisfies ClusterView);
       return;
     }
     try {
+      if (redis instanceof Cluster) {
+        const [redisCluster, sessions] = await Promise.all([describeCluster(redis, req), store.countLive(DEMO_USER_IDS)]);
+        res.json({ ...base, redisCluster, sessions } satisfies ClusterView);
+        return;
+      }
       const [replication, persistence, sessions, primary] = await Promise.all([
         redis.info('replication').then(parseInfo),
         redis.info('persistence').then(parseInfo),
@@ -94,6 +139,7 @@ export function clusterRoutes(config: Readonly<Config>, store: SessionStore, red
           aof: { enabled: persistence.aof_enabled === '1', lastWrite: persistence.aof_last_write_status ?? null },
         },
         sentinel: sentinels ? { primary: primary?.address ?? null, answeredBy: primary?.answeredBy ?? null } : null,
+        redisCluster: null,
         sessions,
       } satisfies ClusterView);
     } catch (err) {

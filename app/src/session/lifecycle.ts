@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Request, Response } from 'express';
 import type { SessionData } from 'express-session';
 import type { PublicUser } from '../http-contract';
 import { clearSessionCookie } from './cookie';
 import { absoluteExpiry, idleExpiry } from './expiry';
+import { newSessionId, type SessionKeys } from './keys';
 import { enforcePolicy } from './policy';
 import type { EndReason, LiveSession, SessionDeps } from './types';
 
@@ -13,6 +15,20 @@ export { sessionCookieOptions } from './cookie';
 /** Forgets the request's session so express-session neither saves nor touches it at the end. */
 export function detachSession(req: Request): void {
   (req as { session?: unknown }).session = undefined;
+}
+
+/** Whose session a request's login is about to make: read by sessionIdFor when express-session asks for an id. */
+const loggingIn = new WeakMap<Request, string>();
+
+/**
+ * express-session's `genid`: a login's new session id carries the user's tag (keys.ts). express-session
+ * also makes an id for every request without a session; those are never saved, and get a random tag.
+ */
+export function sessionIdFor(keys: SessionKeys): (req: Request) => string {
+  return (req) => {
+    const userId = loggingIn.get(req);
+    return newSessionId(userId === undefined ? randomBytes(12).toString('base64url') : keys.userTag(userId));
+  };
 }
 
 /**
@@ -36,6 +52,7 @@ async function openSession({ config, store, metrics }: SessionDeps, req: Request
     await store.end(previous.userId, req.sessionID, 'logged_out', previous.absoluteExpiresAt ?? 0);
     metrics.sessionsEnded.inc({ reason: 'logged_out' });
   }
+  loggingIn.set(req, user.id);
   await promisify(req.session.regenerate.bind(req.session))();
   const now = Date.now();
   const absoluteExpiresAt = absoluteExpiry(config.session, now);

@@ -1,15 +1,12 @@
 import { RedisStore } from 'connect-redis';
 import type { Request } from 'express';
 import type { CookieOptions, Session, SessionData } from 'express-session';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis';
 import { cookieExpiry, storeExpiry } from './expiry';
-import { sessionHandle } from './handle';
+import { SESSION_PREFIX, SessionKeys, endedKey, sessionKey } from './keys';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
-/** Key layout (docs/architecture.md): one blob per session, one sorted set per user, one marker per ended session. */
-export const SESSION_PREFIX = 'sess:';
-const userIndexKey = (userId: string) => `user-sessions:${userId}`;
-const endedKey = (sid: string) => `ended-session:${sessionHandle(sid)}`;
+/* One blob per session, one sorted set per user, one marker per ended session: keys.ts names them. */
 
 /*
  * Each script reads, changes and writes the session blob inside Redis, so two requests on one
@@ -187,13 +184,16 @@ function toStoredSession(sid: string, sess: Partial<ParsedSession>, indexedUntil
  */
 export class RedisSessionStore extends RedisStore implements SessionStore {
   readonly mode = 'redis' as const;
-  private readonly redis: Redis & ScriptCommands;
+  private readonly redis: RedisClient & ScriptCommands;
   // connect-redis's field, set by its constructor: this one's parse is synchronous.
   declare serializer: SessionSerializer;
   private readonly secureAuto: boolean;
 
-  /** `cookie`: the cookie options the app gives express-session (app.ts); the blob stores only what differs. */
-  constructor(redis: Redis, cookie: CookieOptions) {
+  /**
+   * `cookie`: the cookie options the app gives express-session (app.ts); the blob stores only what differs.
+   * `keys`: the deployment's key layout (keys.ts). `redis`: one Redis (standalone or Sentinel) or a Cluster.
+   */
+  constructor(redis: RedisClient, cookie: CookieOptions, private readonly keys: SessionKeys) {
     // disableTouch: express-session would EXPIRE on every read and move the TTL away from the cookie's
     // expiry; the app extends sessions itself, lazily, with `extend`.
     super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true, serializer: compactSerializer(cookie) });
@@ -202,7 +202,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
       // Several stores (one per app in a test process) may share one client: define each script once.
       if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: keys });
     }
-    this.redis = redis as Redis & ScriptCommands;
+    this.redis = redis as RedisClient & ScriptCommands;
   }
 
   isReady(): boolean {
@@ -226,8 +226,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
     const expiresAt = storeExpiry(sess as ParsedSession);
     try {
-      if (expiresAt <= Date.now()) await this.redis.del(SESSION_PREFIX + sid);
-      else await this.redis.set(SESSION_PREFIX + sid, this.serializer.stringify(sess), 'PXAT', expiresAt);
+      if (expiresAt <= Date.now()) await this.redis.del(sessionKey(sid));
+      else await this.redis.set(sessionKey(sid), this.serializer.stringify(sess), 'PXAT', expiresAt);
       cb?.();
     } catch (err) {
       if (!cb) throw err;
@@ -236,7 +236,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   async incrementVisits(sid: string): Promise<number | null> {
-    const visits = await this.redis.incrementVisits(SESSION_PREFIX + sid);
+    const visits = await this.redis.incrementVisits(sessionKey(sid));
     return visits === null ? null : Number(visits);
   }
 
@@ -249,7 +249,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   private async updateCart(sid: string, productId: string, add: number, maxBytes: number): Promise<CartUpdate> {
-    const [status, detail] = (await this.redis.updateCart(SESSION_PREFIX + sid, productId, add, maxBytes)) as [string, string | number];
+    const [status, detail] = (await this.redis.updateCart(sessionKey(sid), productId, add, maxBytes)) as [string, string | number];
     if (status === 'missing') return { status };
     if (status === 'too_large') return { status, bytes: Number(detail) };
     // cjson writes an empty table as {}; a non-empty one keyed by productId is an object too.
@@ -257,16 +257,16 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
-    const done = await this.redis.extend(SESSION_PREFIX + sid, userIndexKey(userId), expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString());
+    const done = await this.redis.extend(sessionKey(sid), this.keys.userIndexKey(userId), expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString());
     return Number(done) === 1;
   }
 
   async register(userId: string, sid: string, expiresAt: number): Promise<void> {
-    await this.redis.register(userIndexKey(userId), sid, expiresAt, Date.now());
+    await this.redis.register(this.keys.userIndexKey(userId), sid, expiresAt, Date.now());
   }
 
   async listForUser(userId: string): Promise<StoredSession[]> {
-    const key = userIndexKey(userId);
+    const key = this.keys.userIndexKey(userId);
     const now = Date.now();
     // The whole index in one read: an entry whose score (its session's expiry) has passed is pruned unread.
     const entries = await this.redis.zrangebyscore(key, '-inf', '+inf', 'WITHSCORES');
@@ -277,7 +277,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
       if (entry.until >= now) indexed.push(entry);
       else gone.push(entry.sid);
     }
-    const blobs = indexed.length > 0 ? await this.redis.mget(indexed.map(({ sid }) => SESSION_PREFIX + sid)) : [];
+    const blobs = indexed.length > 0 ? await this.redis.mget(indexed.map(({ sid }) => sessionKey(sid))) : [];
     const live: StoredSession[] = [];
     blobs.forEach((raw, i) => {
       const { sid, until } = indexed[i]!;
@@ -291,7 +291,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   async end(userId: string, sid: string, reason: EndReason, until: number): Promise<void> {
-    const pipeline = this.redis.multi().del(SESSION_PREFIX + sid).zrem(userIndexKey(userId), sid);
+    const pipeline = this.redis.multi().del(sessionKey(sid)).zrem(this.keys.userIndexKey(userId), sid);
     if (until > Date.now()) pipeline.set(endedKey(sid), reason, 'PXAT', until);
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err);
@@ -304,13 +304,9 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   async countLive(userIds: readonly string[]): Promise<number> {
     const now = Date.now();
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.zcount(userIndexKey(userId), now, '+inf');
-    const results = (await pipeline.exec()) ?? [];
-    return results.reduce((sum, [err, count]) => {
-      if (err) throw err;
-      return sum + Number(count);
-    }, 0);
+    // One command per user, not a pipeline: on a cluster each index lives in its own user's slot.
+    const counts = await Promise.all(userIds.map((userId) => this.redis.zcount(this.keys.userIndexKey(userId), now, '+inf')));
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   /*

@@ -1,0 +1,49 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { sessionHandle } from './handle';
+
+/*
+ * The Redis key layout (docs/architecture.md, "Keys and hash slots"). Redis Cluster runs a command, a MULTI
+ * or a script only when all its keys hash to one slot, and a key's slot is that of its hash tag, the text
+ * between its first `{` and the next `}`. Every key of one user carries the user's tag: their sessions,
+ * their index and their ended-session markers live in one slot, so the extension script, logout and the
+ * listing stay atomic on a cluster as on one Redis.
+ *
+ * The tag is an HMAC of the user id (the id itself never shows in a key), and a session id begins with its
+ * user's tag in braces, so a request finds all its keys from the cookie alone: `{tag}` + 32 random chars.
+ */
+const TAG_LENGTH = 16; // base64url characters: 96 bits of the HMAC
+const TAGGED_ID = new RegExp(`^\\{([A-Za-z0-9_-]{${TAG_LENGTH}})\\}`);
+
+export const SESSION_PREFIX = 'sess:';
+
+/** A session's id for a user: their tag, then 24 random bytes (as many as express-session's own ids). */
+export function newSessionId(tag: string): string {
+  return `{${tag}}${randomBytes(24).toString('base64url')}`;
+}
+
+/** The user's tag a session id carries; null for an id from before the tagged layout. */
+export function tagOfSessionId(sid: string): string | null {
+  return TAGGED_ID.exec(sid)?.[1] ?? null;
+}
+
+export const sessionKey = (sid: string) => SESSION_PREFIX + sid;
+
+/** An ended session's marker, in its session's slot (an id from before the tags keeps its old marker name). */
+export function endedKey(sid: string): string {
+  const tag = tagOfSessionId(sid);
+  return tag ? `ended-session:{${tag}}${sessionHandle(sid)}` : `ended-session:${sessionHandle(sid)}`;
+}
+
+/** The keys of one deployment: the tags are keyed with its SESSION_TAG_SECRET. */
+export class SessionKeys {
+  constructor(private readonly tagSecret: string) {}
+
+  userTag(userId: string): string {
+    return createHmac('sha256', this.tagSecret).update(userId).digest('base64url').slice(0, TAG_LENGTH);
+  }
+
+  /** The user's sessions by expiry (a sorted set), in the slot of their tag. */
+  userIndexKey(userId: string): string {
+    return `user-sessions:{${this.userTag(userId)}}`;
+  }
+}

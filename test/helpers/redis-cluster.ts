@@ -1,0 +1,118 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { dockerAnswers, freePort, hasRedisServerBinary, productRedisImage, waitForRedis } from './redis-server';
+
+/** A Redis Cluster these tests own: three primaries and three replicas on loopback, throw-away storage. */
+export interface OwnedRedisCluster {
+  /** Every node as host:port, comma-separated: what REDIS_CLUSTER_NODES takes. */
+  nodes: string;
+  destroy(): Promise<void>;
+}
+
+const NODES = 6;
+
+/** The node's options: cluster mode on, bound to loopback, announcing 127.0.0.1 so the host can follow MOVED. */
+const nodeArgs = (port: number, dir: string) => [
+  '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+  '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
+  '--save', '', '--appendonly', 'no', '--dir', dir,
+];
+
+/**
+ * Six nodes joined by `redis-cli --cluster create … --cluster-replicas 1`, as an operator makes a cluster.
+ * redis-server from PATH, or (TEST_REDIS=docker, or no redis-server) containers of the product's Redis image
+ * on the host's network, so the addresses the nodes announce are the host's.
+ */
+export async function startOwnedRedisCluster(): Promise<OwnedRedisCluster> {
+  const ports = await distinctFreePorts(NODES);
+  const wantDocker = process.env.TEST_REDIS === 'docker' || !hasRedisServerBinary();
+  if (wantDocker && !dockerAnswers()) throw new Error('a Redis Cluster for the tests needs redis-server on PATH or a Docker engine');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sc-redis-cluster-'));
+  const nodes = wantDocker ? dockerNodes(ports) : processNodes(ports, dir);
+  const destroy = async () => {
+    await nodes.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(ports.map((port) => waitForRedis(port, 30_000)));
+    const addresses = ports.map((port) => `127.0.0.1:${port}`);
+    const created = nodes.cli(['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes']);
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    await waitForClusterOk(ports);
+    return { nodes: addresses.join(','), destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  // A node also listens on its port + 10000 (the cluster bus): keep both ranges clear of each other.
+  while (ports.size < count) {
+    const port = await freePort();
+    if (port < 55_000) ports.add(port);
+  }
+  return [...ports];
+}
+
+interface Nodes {
+  cli(args: string[]): { status: number | null; stdout: string; stderr: string };
+  stop(): Promise<void>;
+}
+
+function processNodes(ports: number[], dir: string): Nodes {
+  const children: ChildProcess[] = ports.map((port) => spawn('redis-server', nodeArgs(port, dir), { stdio: 'ignore' }));
+  return {
+    cli: (args) => spawnSync('redis-cli', args, { encoding: 'utf8', timeout: 60_000 }),
+    stop: async () => {
+      await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      })));
+    },
+  };
+}
+
+function dockerNodes(ports: number[]): Nodes {
+  const image = productRedisImage();
+  const names = ports.map((port) => `sc-test-redis-cluster-${port}`);
+  const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
+  ports.forEach((port, i) => {
+    docker('rm', '-f', names[i]!);
+    const run = docker('run', '-d', '--name', names[i]!, '--network', 'host', image, 'redis-server', ...nodeArgs(port, '/data'));
+    if (run.status !== 0) throw new Error(`docker could not start a ${image} cluster node: ${run.stderr}`);
+  });
+  return {
+    cli: (args) => docker('exec', names[0]!, 'redis-cli', ...args),
+    stop: async () => {
+      docker('rm', '-f', ...names);
+    },
+  };
+}
+
+/** Until every node says cluster_state:ok and knows all six nodes. */
+async function waitForClusterOk(ports: number[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await Promise.all(ports.map(async (port) => {
+      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await client.connect();
+        const info = String(await client.call('CLUSTER', 'INFO'));
+        return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${NODES}\\b`).test(info);
+      } catch {
+        return false;
+      } finally {
+        client.disconnect();
+      }
+    }));
+    if (states.every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error(`the test Redis Cluster did not reach cluster_state:ok within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
