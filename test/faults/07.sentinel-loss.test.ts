@@ -1,21 +1,8 @@
-import { MASTER_NAME, SENTINEL_SERVICES, sleep } from '../cluster/compose';
+import { MASTER_NAME } from '../../toolkit/sentinel';
+import { SENTINEL_SERVICES } from '../../toolkit/services';
+import { sleep, waitFor } from '../../toolkit/time';
+import { faultsCompose, firstSample, loadFigures, outcome, reportFault, restoreStack, secondsBetween, sentinelMaster, sentinelViews, startLoad, waitAppsServe, waitReplicaSynced, waitSteady } from './faults';
 import { type LoadThread } from './load';
-import {
-  faultsCompose,
-  firstSample,
-  loadFigures,
-  outcome,
-  reportFault,
-  restoreStack,
-  secondsBetween,
-  sentinelMaster,
-  sentinelViews,
-  startLoad,
-  waitAppsServe,
-  waitFor,
-  waitReplicaSynced,
-  waitSteady,
-} from './faults';
 
 /** How long a lone Sentinel is watched not promoting anything: four times down-after-milliseconds (5 s). */
 const WATCH_MS = 20_000;
