@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== bench: %s (%ss)\n' "$1" "$SECONDS" >&2; }
-# compose, free_port, stack_up
+# stack_up (and compose, free_port)
 source loadtest/lib/stack.sh
 
 args=()

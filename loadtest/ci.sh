@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== loadtest: %s (%ss)\n' "$1" "$SECONDS"; }
-# compose, free_port, stack_up
+# stack_up (and compose, free_port)
 source loadtest/lib/stack.sh
 
 export K6_RUNNER="${K6_RUNNER:-docker}"

@@ -4,7 +4,7 @@ import { SENTINEL_SERVICES } from './services';
 
 /**
  * The name the Sentinels monitor the primary under: redis/sentinel.conf, REDIS_MASTER_NAME in
- * docker-compose.yml (test/unit/toolkit.test.ts holds the three together).
+ * docker-compose.yml and the app's default (test/unit/toolkit.test.ts holds them together).
  */
 export const MASTER_NAME = 'mymaster';
 
