@@ -1,4 +1,5 @@
 import { counterStep } from '../../loadtest/lib/continuity';
+import { sleep } from '../../toolkit/time';
 import { TestClient, type DemoUser, type Target } from '../helpers/client';
 
 export interface ProbeReport {
@@ -130,7 +131,7 @@ export class Probe {
   start(): void {
     this.running = true;
     this.loop = (async () => {
-      while (this.running && (await this.step())) await new Promise((r) => setTimeout(r, this.pauseMs));
+      while (this.running && (await this.step())) await sleep(this.pauseMs);
     })();
   }
 
