@@ -1,5 +1,5 @@
 # Shell helpers shared by loadtest/run.sh, ci.sh and bench.sh: sourced, not run. The caller has cd'ed to the
-# repository root and defines step() (its own progress line) before it calls stack_up.
+# repository root and defines step() (its own progress line) before it calls stack_up or k6_runner_ready.
 
 # The stack toolkit's command line (toolkit/cli.ts), with the repository's tsx: what the TypeScript tools
 # use, not a second copy of it.
@@ -17,6 +17,16 @@ free_port() { sc_toolkit free-port; }
 
 # The k6 binary: $K6, else k6 on PATH, else the one .ci/k6.sh builds.
 k6_binary() { sc_toolkit k6-binary; }
+
+# k6_runner_ready: K6_RUNNER exported (default docker); for the docker runner, the loadtest profile's image,
+# built as a stand-in (.ci/standins.sh) where no registry has it.
+k6_runner_ready() {
+  export K6_RUNNER="${K6_RUNNER:-docker}"
+  if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE_TAG:-2.2.0}" >/dev/null 2>&1; then
+    step "k6 image (stand-in)"
+    bash .ci/standins.sh
+  fi
+}
 
 # stack_up REUSE_PROJECT FRESH_PROJECT UP_LOG: the compose project the caller measures, both profiles (redis,
 # sticky) up and both nginx answering, with COMPOSE_PROJECT_NAME, HTTP_PORT and STICKY_HTTP_PORT exported.
