@@ -39,6 +39,7 @@ mkdirSync(path.dirname(logFile), { recursive: true });
 
 const say = (message: string) => console.error(`[chaos] ${new Date().toISOString()} ${message}`);
 const record = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
+
 /** The container of a compose service in this project, running or not. */
 function containerOfService(service: string): string {
   const id = containerOf(project, service);
