@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../toolkit/ports';
+import { sleep } from '../../toolkit/time';
 
 /** A Redis server these tests own: started on a free loopback port with throw-away storage. */
 export interface OwnedRedis {
@@ -13,18 +15,6 @@ export interface OwnedRedis {
   start(): Promise<void>;
   /** Stops it for good and removes its storage. */
   destroy(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something accepts TCP connections on the port and answers PING. */
@@ -49,7 +39,7 @@ export async function waitForRedis(port: number, timeoutMs = 10_000): Promise<vo
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`Redis on port ${port} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
