@@ -22,7 +22,7 @@ k6_binary() { sc_toolkit k6-binary; }
 # built as a stand-in (.ci/standins.sh) where no registry has it.
 k6_runner_ready() {
   export K6_RUNNER="${K6_RUNNER:-docker}"
-  if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE_TAG:-2.2.0}" >/dev/null 2>&1; then
+  if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "$(sc_toolkit product-image grafana/k6)" >/dev/null 2>&1; then
     step "k6 image (stand-in)"
     bash .ci/standins.sh
   fi

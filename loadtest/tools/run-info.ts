@@ -7,6 +7,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { composeCommand } from '../../toolkit/compose.ts';
 import { containerOf } from '../../toolkit/docker.ts';
+import { productImage } from '../../toolkit/images.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,7 +37,7 @@ function service(name: string, versionCommand: string[], pattern: RegExp) {
 }
 
 // The loadtest profile's image, as docker-compose.yml names it.
-const k6Image = `grafana/k6:${process.env.K6_IMAGE_TAG || '2.2.0'}`;
+const k6Image = productImage('grafana/k6');
 const k6 = args.runner === 'docker' ? output('docker', ['run', '--rm', k6Image, 'version']) : output(args.k6, ['version']);
 const [compose, ...composePre] = composeCommand();
 const commit = output('git', ['rev-parse', '--short', 'HEAD']);

@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../toolkit/ports';
+import { productImage } from '../../toolkit/images';
 import { sleep } from '../../toolkit/time';
 
 /** A Redis server these tests own: started on a free loopback port with throw-away storage. */
@@ -54,13 +55,8 @@ export function dockerAnswers(): boolean {
 const HOW_TO_GET_REDIS =
   'These tests need a real Redis. Set REDIS_URL to one, or install redis-server (Debian: apt-get install redis-server), or start a Docker daemon.';
 
-/** The Redis image the product runs (the first `image: redis:…` of docker-compose.yml). */
-export function productRedisImage(): string {
-  const compose = readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8');
-  const image = /^\s+image: (redis:\S+)/m.exec(compose)?.[1];
-  if (!image) throw new Error('docker-compose.yml names no redis image');
-  return image;
-}
+/** The Redis image the product runs. */
+export const productRedisImage = () => productImage('redis');
 
 /**
  * Spawns redis-server from PATH; falls back to a container of the product's Redis image when only Docker
