@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', '*.config.*', '.ci/**', 'loadtest/**'],
+    files: ['test/**', '*.config.*', '.ci/**', 'loadtest/**', 'toolkit/**'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== bench: %s (%ss)\n' "$1" "$SECONDS" >&2; }
-# compose, free_port, stack_up
+# k6_runner_ready, stack_up (and compose, free_port)
 source loadtest/lib/stack.sh
 
 args=()
@@ -32,11 +32,7 @@ short=""
 if [[ -n "${BENCH_SHORT:-}" && "$BENCH_SHORT" != 0 ]]; then short=1; args+=(--short); fi
 if [[ -n "${BENCH_OUT:-}" ]]; then args+=(--out "$BENCH_OUT"); fi
 
-export K6_RUNNER="${K6_RUNNER:-docker}"
-if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE_TAG:-2.2.0}" >/dev/null 2>&1; then
-  step "k6 image (stand-in)"
-  bash .ci/standins.sh
-fi
+k6_runner_ready
 
 # Request logs at info would measure pino and Docker's log driver as much as the session store.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"

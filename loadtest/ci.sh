@@ -15,14 +15,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== loadtest: %s (%ss)\n' "$1" "$SECONDS"; }
-# compose, free_port, stack_up
+# k6_runner_ready, stack_up (and compose, free_port)
 source loadtest/lib/stack.sh
 
-export K6_RUNNER="${K6_RUNNER:-docker}"
-if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "grafana/k6:${K6_IMAGE_TAG:-2.2.0}" >/dev/null 2>&1; then
-  step "k6 image (stand-in)"
-  bash .ci/standins.sh
-fi
+k6_runner_ready
 
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 stack_up "${SC_LOADTEST_PROJECT:-}" sck6-ci .artifacts/loadtest-compose-up.log

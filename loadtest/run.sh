@@ -44,13 +44,7 @@ log() { printf '[loadtest] %s\n' "$*" >&2; }
 # The loadtest service in docker-compose.yml sets the same for the image.
 export K6_CSV_TIME_FORMAT=unix_milli K6_WEB_DASHBOARD=true K6_WEB_DASHBOARD_PORT=-1 K6_NO_USAGE_REPORT=true
 
-k6_binary() {
-  if [[ -n "${K6:-}" ]]; then echo "$K6"; return; fi
-  if command -v k6 >/dev/null 2>&1; then command -v k6; return; fi
-  bash "$root/.ci/k6.sh"
-}
-
-# compose, free_port
+# compose, free_port, k6_binary
 source "$root/loadtest/lib/stack.sh"
 
 # k6_run SCRIPT API_PORT [k6 args]: one k6 run into $run (= $results/$run_name), by binary or by image.

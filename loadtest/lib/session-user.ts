@@ -3,6 +3,7 @@
 import http, { type RefinedResponse, type ResponseType } from 'k6/http';
 import exec from 'k6/execution';
 import { USERS, type Target, type Variant } from './config.ts';
+import { counterStep } from './continuity.ts';
 import { continuity, logins, servedBy, sessionLost } from './metrics.ts';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
@@ -81,7 +82,7 @@ export class SessionUser {
       return;
     }
     const visits = res.json('visits') as number;
-    if (visits < this.visits + 1 || visits > this.visits + 1 + this.unanswered) {
+    if (counterStep(this.visits, visits, this.unanswered) !== 'continued') {
       this.stale(visits);
     } else {
       continuity.add(true);

@@ -1,19 +1,31 @@
 # Shell helpers shared by loadtest/run.sh, ci.sh and bench.sh: sourced, not run. The caller has cd'ed to the
-# repository root and defines step() (its own progress line).
+# repository root and defines step() (its own progress line) before it calls stack_up or k6_runner_ready.
 
-# The `docker compose` plugin (Compose v2) when Docker has it, else docker-compose v1 where that is all there
-# is (this machine's CI engine, Debian 12's docker.io); SC_COMPOSE=v1|v2 picks one, as in the test suites.
-compose() {
-  case "${SC_COMPOSE:-}" in
-    v1) docker-compose "$@" ;;
-    v2) docker compose "$@" ;;
-    *) if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi ;;
-  esac
-}
+# The stack toolkit's command line (toolkit/cli.ts), with the repository's tsx: what the TypeScript tools
+# use, not a second copy of it.
+sc_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+sc_toolkit() { "$sc_repo/node_modules/.bin/tsx" "$sc_repo/toolkit/cli.ts" "$@"; }
+
+# compose ARGS: the `docker compose` plugin (Compose v2) when Docker has it, else docker-compose v1 where that
+# is all there is (this machine's CI engine, Debian 12's docker.io); SC_COMPOSE=v1|v2 picks one, as in the
+# test suites. Chosen once, when this file is sourced.
+read -ra sc_compose <<<"$(sc_toolkit compose-command)"
+compose() { "${sc_compose[@]}" "$@"; }
 
 # A loopback TCP port nothing listens on right now.
-free_port() {
-  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+free_port() { sc_toolkit free-port; }
+
+# The k6 binary: $K6, else k6 on PATH, else the one .ci/k6.sh builds.
+k6_binary() { sc_toolkit k6-binary; }
+
+# k6_runner_ready: K6_RUNNER exported (default docker); for the docker runner, the loadtest profile's image,
+# built as a stand-in (.ci/standins.sh) where no registry has it.
+k6_runner_ready() {
+  export K6_RUNNER="${K6_RUNNER:-docker}"
+  if [[ "$K6_RUNNER" == docker ]] && ! docker image inspect "$(sc_toolkit product-image grafana/k6)" >/dev/null 2>&1; then
+    step "k6 image (stand-in)"
+    bash .ci/standins.sh
+  fi
 }
 
 # stack_up REUSE_PROJECT FRESH_PROJECT UP_LOG: the compose project the caller measures, both profiles (redis,

@@ -3,18 +3,9 @@
 // CPU comes from the host's cgroup files, read in microseconds with no process started, so the reading
 // itself costs nothing inside the window; `docker exec` is used only when those files are not visible
 // (docker exec runs inside the container's cgroup and would count itself).
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-
-export function docker(...argv: string[]): string {
-  return execFileSync('docker', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
-}
-
-/** The full id of a compose service's running container in a project, or null. */
-export function containerOf(project: string, service: string): string | null {
-  const filters = ['--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`];
-  return docker('ps', '-q', '--no-trunc', ...filters).split('\n')[0] || null;
-}
+import { docker } from '../../toolkit/docker.ts';
+import type { AppCounters, CpuReading } from './bench/types.ts';
 
 // ---- CPU ---------------------------------------------------------------------------------------------
 
@@ -69,13 +60,6 @@ export function hostCpuSeconds(): { busy: number; total: number } {
   return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
 }
 
-export interface CpuReading {
-  at: number;
-  containers: Record<string, number>;
-  k6: number | null;
-  host: { busy: number; total: number };
-}
-
 export function readCpu(containers: Record<string, string>, k6: { container?: string | null; pid?: number } = {}): CpuReading {
   const at = Date.now();
   const out: Record<string, number> = {};
@@ -92,13 +76,6 @@ export function readCpu(containers: Record<string, string>, k6: { container?: st
 
 // ---- Redis -------------------------------------------------------------------------------------------
 
-/**
- * Commands the apps do not send: Sentinel's pings, INFO and hello messages, the replica's REPLCONF ACKs, and
- * this probe's own AUTH and INFO. Everything else on the primary is the apps' (INFO commandstats counts the
- * commands a Lua script runs too, each under its own name).
- */
-export const BACKGROUND_COMMANDS = /^(ping|info|publish|subscribe|psubscribe|replconf|psync|sync|auth|hello|role|select|client\|.*|config\|.*|command\|.*)$/;
-
 /** calls per command name (`get`, `evalsha`, `client|setname`), from INFO commandstats. */
 export function commandStats(redisContainer: string): Record<string, number> {
   // The Redis containers set REDISCLI_AUTH (docker-compose.yml), so redis-cli needs no -a.
@@ -108,31 +85,7 @@ export function commandStats(redisContainer: string): Record<string, number> {
   return calls;
 }
 
-/** The service Sentinel names primary (it announces hostnames, which are the compose service names). */
-export function redisPrimaryService(project: string): string {
-  for (const sentinel of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
-    const id = containerOf(project, sentinel);
-    if (!id) continue;
-    try {
-      const host = docker('exec', id, 'redis-cli', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster').split('\n')[0]?.trim();
-      if (host) return host;
-    } catch {
-      // This Sentinel is not answering: ask the next one.
-    }
-  }
-  throw new Error('no Sentinel named a primary');
-}
-
 // ---- the apps' counters ------------------------------------------------------------------------------
-
-export interface AppCounters {
-  /** TCP connections accepted from nginx (peer="remote"). */
-  connections: number;
-  /** Requests answered, by route; /readyz and /metrics are the healthchecks' and this probe's. */
-  requests: Record<string, number>;
-  /** Session store operations (sc_store_command_duration_seconds_count), by operation. */
-  storeOps: Record<string, number>;
-}
 
 function labels(text: string): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));

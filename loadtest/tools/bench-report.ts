@@ -5,99 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { machineSection, type RunFacts } from './run-facts.ts';
 import { esc, legend, niceScale, svgDocument, yGrid } from './svg-chart.ts';
-
-export interface RampStep {
-  rate: number;
-  /** rate × hold: the iterations the step should have started. */
-  planned: number;
-  started: number;
-  dropped: number;
-  failedRate: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  ok: boolean;
-}
-
-export interface RampRound {
-  sustainable: number | null;
-  /** No step above `sustainable` failed: the staircase ended first, the maximum is at least that. */
-  censored: boolean;
-  firstFailing: RampStep | null;
-  passes: { kind: string; rampS: number; holdS: number; steps: RampStep[] }[];
-}
-
-/** One configuration's ramps: every round, and the best one's figure. */
-export interface RampResult {
-  name: string;
-  variant: string;
-  apps: number;
-  sustainable: number | null;
-  censored: boolean;
-  /** The index of the round `sustainable` comes from. */
-  best: number;
-  rounds: RampRound[];
-}
-
-export interface SteadyResult {
-  name: string;
-  variant: string;
-  /** 1, 2, …; null for the reads-only phase. */
-  round: number | null;
-  mix: string;
-  rate: number;
-  durationS: number;
-  requests: number;
-  reads: number;
-  writes: number;
-  failed: number;
-  dropped: number;
-  latencyMs: { p50: number; p95: number; p99: number; max: number; readP95: number; writeP95: number };
-  cpu: {
-    wallS: number;
-    containers: Record<string, number>;
-    /** CPU-seconds over the phase: gross, and net of each container's idle rate (idlePerS, CPU-s per second). */
-    stack: { nginx: number; apps: number; redis: number; total: number };
-    idlePerS: Record<string, number>;
-    net: { nginx: number; apps: number; redis: number; total: number };
-    /** Net CPU-seconds per 1000 requests; perThousandGross without the idle rates taken off. */
-    perThousand: number;
-    perThousandGross: number;
-    k6: number | null;
-    hostBusy: number;
-    other: number;
-  };
-  redis: { commands: Record<string, number>; appCommands: number; perRequest: number; perRead: number | null } | null;
-  storeOpsPerRequest: Record<string, number>;
-  keepalive: { connections: number; requests: number; reuse: number | null };
-  countersLate: boolean;
-}
-
-export interface BenchResults {
-  mode: 'full' | 'short';
-  startedAt: string;
-  durationS: number;
-  run: Record<string, unknown>;
-  settings: {
-    runner: string;
-    p95BoundMs: number;
-    edgeTolerance: number;
-    maxFailed: number;
-    vus: number;
-    sessions: number;
-    writeEvery: number;
-    gapS: number;
-    plan: Record<string, unknown>;
-    logLevel: string;
-    redisPrimary: string;
-    cpuSource: string;
-    runDir: string;
-    rounds: number;
-  };
-  ramps: RampResult[];
-  equalLoad: { rate: number; phases: SteadyResult[] };
-  gate: { commandsPerRead: number | null; limit: number; ok: boolean };
-}
+import type { BenchResults, RampResult, RampRound, RampStep, SteadyResult } from './bench/types.ts';
 
 const LABEL: Record<string, string> = {
   baseline: 'no-session baseline',
@@ -238,126 +146,163 @@ function chart(results: BenchResults): string {
 
 // ---- markdown ----------------------------------------------------------------------------------------
 
-function markdown(results: BenchResults, svgName: string): string {
+/** The equal-load phase a column shows: a variant's best round, or the reads-only phase. */
+function phaseOf(results: BenchResults, variant: string): SteadyResult | undefined {
+  return variant === 'redis-reads' ? results.equalLoad.phases.find((p) => p.name === variant) : equalLoadPhase(results, variant);
+}
+
+const rampOf = (results: BenchResults, name: string) => results.ramps.find((r) => r.name === name);
+
+/** The results table's cells, one function a row: a variant (column) → its cell. */
+function cells(results: BenchResults): Record<string, (name: string) => string> {
+  const phase = (name: string) => phaseOf(results, name);
+  return {
+    sustainable: (name) => {
+      const r = rampOf(results, name);
+      if (!r) return 'not measured';
+      const each = r.rounds.length > 1 ? ` (rounds: ${r.rounds.map((x) => x.sustainable ?? 'none').join(', ')})` : '';
+      return r.sustainable === null ? 'none' : `**${r.censored ? '≥ ' : ''}${r.sustainable}** req/s${each}`;
+    },
+    latency: (name) => {
+      const p = phase(name);
+      if (!p) return '';
+      const all = results.equalLoad.phases.filter((x) => x.variant === name && x.round !== null);
+      const each = all.length > 1 ? ` (p95 of the rounds: ${all.map((x) => ms(x.latencyMs.p95)).join(', ')})` : '';
+      return `${ms(p.latencyMs.p50)} / **${ms(p.latencyMs.p95)}** / ${ms(p.latencyMs.p99)} ms${each}`;
+    },
+    failed: (name) => {
+      const p = phase(name);
+      return p ? `${p.failed} / ${p.dropped} of ${p.requests}` : '';
+    },
+    cpu: (name) => {
+      const p = phase(name);
+      if (!p) return '';
+      const per = (x: number) => ((x / p.requests) * 1000).toFixed(2);
+      return (
+        `**${p.cpu.perThousand.toFixed(2)}**: nginx ${per(p.cpu.net.nginx)}, apps ${per(p.cpu.net.apps)}${p.variant === 'sticky' ? '' : `, Redis ${per(p.cpu.net.redis)}`}` +
+        ` (${p.cpu.perThousandGross.toFixed(2)} with idle)`
+      );
+    },
+    commands: (name) => {
+      const p = phase(name);
+      if (!p?.redis) return '—';
+      const top = Object.entries(p.redis.commands)
+        .filter(([c]) => !/^(ping|info|publish|subscribe|psubscribe|replconf|psync|sync|auth|hello|role|select)$|\|/.test(c))
+        .sort((a, b) => b[1] - a[1])
+        .map(([c, n]) => `${c} ${(n / p.requests).toFixed(3)}`)
+        .join(', ');
+      return `**${p.redis.perRequest.toFixed(3)}**${top ? ` (${top})` : ''}`;
+    },
+    storeOps: (name) => {
+      if (name === 'baseline') return '—';
+      const ops = Object.entries(phase(name)?.storeOpsPerRequest ?? {}).sort((a, b) => b[1] - a[1]);
+      return ops.length ? ops.map(([op, n]) => `${op} ${n.toFixed(3)}`).join(', ') : '—';
+    },
+    reuse: (name) => {
+      const p = phase(name);
+      if (!p || p.keepalive.reuse === null) return '';
+      return `${pct(p.keepalive.reuse, 2)} (${p.keepalive.connections} connections, ${p.keepalive.requests} requests)`;
+    },
+  };
+}
+
+/** The opening paragraph, the results table and its footnotes. */
+function resultsSection(results: BenchResults): string[] {
   const { settings: st } = results;
-  const phase = (variant: string) => (variant === 'redis-reads' ? results.equalLoad.phases.find((p) => p.name === variant) : equalLoadPhase(results, variant));
   const rounds = st.rounds ?? 1;
-  const rampOf = (name: string) => results.ramps.find((r) => r.name === name);
-  const cols = ['baseline', 'sticky', 'redis'];
-  const row = (label: string, cell: (name: string) => string) => `| ${label} | ${cols.map(cell).join(' | ')} |`;
   const rate = results.equalLoad.rate;
-  const info = results.run as RunFacts | undefined;
-
-  const sustainable = (name: string) => {
-    const r = rampOf(name);
-    if (!r) return 'not measured';
-    const each = r.rounds.length > 1 ? ` (rounds: ${r.rounds.map((x) => x.sustainable ?? 'none').join(', ')})` : '';
-    return r.sustainable === null ? 'none' : `**${r.censored ? '≥ ' : ''}${r.sustainable}** req/s${each}`;
-  };
-  const latency = (name: string) => {
-    const p = phase(name);
-    if (!p) return '';
-    const all = results.equalLoad.phases.filter((x) => x.variant === name && x.round !== null);
-    const each = all.length > 1 ? ` (p95 of the rounds: ${all.map((x) => ms(x.latencyMs.p95)).join(', ')})` : '';
-    return `${ms(p.latencyMs.p50)} / **${ms(p.latencyMs.p95)}** / ${ms(p.latencyMs.p99)} ms${each}`;
-  };
-  const cpu = (name: string) => {
-    const p = phase(name);
-    if (!p) return '';
-    const per = (x: number) => ((x / p.requests) * 1000).toFixed(2);
-    return (
-      `**${p.cpu.perThousand.toFixed(2)}**: nginx ${per(p.cpu.net.nginx)}, apps ${per(p.cpu.net.apps)}${p.variant === 'sticky' ? '' : `, Redis ${per(p.cpu.net.redis)}`}` +
-      ` (${p.cpu.perThousandGross.toFixed(2)} with idle)`
-    );
-  };
-  const commands = (name: string) => {
-    const p = phase(name);
-    if (!p?.redis) return '—';
-    const top = Object.entries(p.redis.commands)
-      .filter(([c]) => !/^(ping|info|publish|subscribe|psubscribe|replconf|psync|sync|auth|hello|role|select)$|\|/.test(c))
-      .sort((a, b) => b[1] - a[1])
-      .map(([c, n]) => `${c} ${(n / p.requests).toFixed(3)}`)
-      .join(', ');
-    return `**${p.redis.perRequest.toFixed(3)}**${top ? ` (${top})` : ''}`;
-  };
-  const storeOps = (name: string) => {
-    const p = phase(name);
-    const ops = Object.entries(p?.storeOpsPerRequest ?? {}).sort((a, b) => b[1] - a[1]);
-    return ops.length ? ops.map(([op, n]) => `${op} ${n.toFixed(3)}`).join(', ') : '—';
-  };
-  const reuse = (name: string) => {
-    const p = phase(name);
-    if (!p || p.keepalive.reuse === null) return '';
-    return `${pct(p.keepalive.reuse, 2)} (${p.keepalive.connections} connections, ${p.keepalive.requests} requests)`;
-  };
-
-  const s = phase('sticky');
-  const r = phase('redis');
-  const reads = phase('redis-reads');
-  const rateRatio = rampOf('redis')?.sustainable && rampOf('sticky')?.sustainable ? rampOf('redis')!.sustainable! / rampOf('sticky')!.sustainable! : null;
-  const p95Ratio = s && r && s.latencyMs.p95 > 0 ? r.latencyMs.p95 / s.latencyMs.p95 : null;
-  // Every phase, every round: the goal is about nginx, whichever round is reported.
-  const reuses = results.equalLoad.phases.map((p) => p.keepalive.reuse).filter((x): x is number => typeof x === 'number');
-  const minReuse = reuses.length ? Math.min(...reuses) : null;
-
-  const lines = [
+  const redis = phaseOf(results, 'redis');
+  const c = cells(results);
+  const row = (label: string, cell: (name: string) => string) => `| ${label} | ${['baseline', 'sticky', 'redis'].map(cell).join(' | ')} |`;
+  return [
     `# session-cluster benchmark — ${results.startedAt.slice(0, 10)} (${results.mode} run)`,
     '',
     `\`npm run bench${results.mode === 'short' ? ':ci' : ''}\` (loadtest/bench.sh), ${Math.round(results.durationS / 60)} min; the method: [docs/benchmarks.md](../benchmarks.md). ` +
       (rounds > 1 ? `Every ramp and equal-load phase ran ${rounds} times (sticky and Redis alternating); each figure is the best round's. ` : '') +
-      `Workload: one request per iteration — ${phase('redis')?.mix ?? '?'} over ${st.sessions} sessions logged in by \`setup()\` (alice, bob, carol in turn), ${st.vus} VUs; ` +
+      `Workload: one request per iteration — ${redis?.mix ?? '?'} over ${st.sessions} sessions logged in by \`setup()\` (alice, bob, carol in turn), ${st.vus} VUs; ` +
       `the baseline sends \`GET /api/ping\` (no session middleware, no store) through the same nginx and apps. ` +
       `k6 ${st.runner === 'docker' ? "in the compose project's `loadtest` profile, on the `front` network (k6 → nginx, no docker-proxy hop)" : 'on the host against the loopback ports'}; app log level \`${st.logLevel}\`.`,
     '',
     `| | ${LABEL.baseline} | ${LABEL.sticky} | ${LABEL.redis} |`,
     '|---|---|---|---|',
-    row('maximum sustainable rate¹', sustainable),
-    row(`p50 / p95 / p99 at ${rate} req/s²`, latency),
-    row(`failed / dropped at ${rate} req/s`, (n) => (phase(n) ? `${phase(n)!.failed} / ${phase(n)!.dropped} of ${phase(n)!.requests}` : '')),
-    row('server CPU-s per 1000 requests³', cpu),
-    row('Redis commands per request⁴', commands),
-    row('store operations per request (apps)', (n) => (n === 'baseline' ? '—' : storeOps(n))),
-    row('nginx → app keep-alive reuse⁵', reuse),
+    row('maximum sustainable rate¹', c.sustainable!),
+    row(`p50 / p95 / p99 at ${rate} req/s²`, c.latency!),
+    row(`failed / dropped at ${rate} req/s`, c.failed!),
+    row('server CPU-s per 1000 requests³', c.cpu!),
+    row('Redis commands per request⁴', c.commands!),
+    row('store operations per request (apps)', c.storeOps!),
+    row('nginx → app keep-alive reuse⁵', c.reuse!),
     '',
     `¹ The highest step of a ramping-arrival-rate staircase (\`loadtest/bench/01.ramp.ts\`; ${st.plan.fine ? 'a coarse pass, then a fine one from just below the knee' : 'one coarse pass'}) with no dropped iteration (≤ ${st.edgeTolerance} short of rate × hold, the step's edges), ` +
       `failed requests ≤ ${pct(st.maxFailed)} and **p95 ≤ ${st.p95BoundMs} ms**. ` +
-      `² Every variant at the same rate, 50 % of the sticky maximum, for ${phase('redis')?.durationS ?? '?'} s (\`02.steady.ts\`)${rounds > 1 ? '; the round with the lowest p95, whose CPU, commands and reuse the rows below give' : ''}. ` +
+      `² Every variant at the same rate, 50 % of the sticky maximum, for ${redis?.durationS ?? '?'} s (\`02.steady.ts\`)${rounds > 1 ? '; the round with the lowest p95, whose CPU, commands and reuse the rows below give' : ''}. ` +
       `³ CPU time of the variant's containers over the load (${st.cpuSource}): nginx + the three apps, + redis-primary and redis-replica for the Redis variant and the baseline; the Sentinels, k6 and the machine's other work are listed below, not summed. ` +
       `Net of each container's idle rate — measured while the other variant was under load: Docker's healthcheck starts a node process in every app every 3 s, Sentinel pings Redis — so the figure is what the requests cost; "with idle" keeps it. ` +
       `⁴ Delta of the primary's INFO commandstats over k6's request count, without what Sentinel, the replica and the probe send (ping, info, publish, replconf, auth, client…); commandstats also counts the commands a Lua script runs. ` +
       `⁵ 1 − TCP connections the apps accepted from nginx (\`sc_http_connections_total{peer="remote"}\`) / requests they answered it, over the phase.`,
     '',
+  ];
+}
+
+function goalsSection(results: BenchResults): string[] {
+  const s = phaseOf(results, 'sticky');
+  const r = phaseOf(results, 'redis');
+  const reads = phaseOf(results, 'redis-reads');
+  const rate = results.equalLoad.rate;
+  const [redisMax, stickyMax] = [rampOf(results, 'redis')?.sustainable, rampOf(results, 'sticky')?.sustainable];
+  const rateRatio = redisMax && stickyMax ? redisMax / stickyMax : null;
+  const p95Ratio = s && r && s.latencyMs.p95 > 0 ? r.latencyMs.p95 / s.latencyMs.p95 : null;
+  // Every phase, every round: the goal is about nginx, whichever round is reported.
+  const reuses = results.equalLoad.phases.map((p) => p.keepalive.reuse).filter((x): x is number => typeof x === 'number');
+  const minReuse = reuses.length ? Math.min(...reuses) : null;
+  const perRead = results.gate.commandsPerRead;
+  return [
     '**Goals**',
     '',
     '| goal | measured | |',
     '|---|---|---|',
-    `| Redis sustainable rate ≥ 90 % of sticky's | ${rateRatio === null ? 'not measured' : `${pct(rateRatio, 0)} (${rampOf('redis')?.sustainable} / ${rampOf('sticky')?.sustainable} req/s)`} | ${rateRatio === null ? '' : mark(rateRatio >= 0.9)} |`,
+    `| Redis sustainable rate ≥ 90 % of sticky's | ${rateRatio === null ? 'not measured' : `${pct(rateRatio, 0)} (${redisMax} / ${stickyMax} req/s)`} | ${rateRatio === null ? '' : mark(rateRatio >= 0.9)} |`,
     `| Redis p95 ≤ 1.25 × sticky's at equal load | ${p95Ratio === null ? 'not measured' : `${p95Ratio.toFixed(3)} × (${ms(r!.latencyMs.p95)} / ${ms(s!.latencyMs.p95)} ms)`} | ${p95Ratio === null ? '' : mark(p95Ratio <= 1.25)} |`,
-    `| Redis commands per authenticated read ≤ ${results.gate.limit} (fails \`npm run bench:ci\`) | ${results.gate.commandsPerRead === null ? 'not measured' : `${results.gate.commandsPerRead.toFixed(3)} (${reads?.redis?.appCommands} commands / ${reads?.reads} reads of \`GET /api/session\`, reads only, ${rate} req/s)`} | ${mark(results.gate.ok)} |`,
+    `| Redis commands per authenticated read ≤ ${results.gate.limit} (fails \`npm run bench:ci\`) | ${perRead === null ? 'not measured' : `${perRead.toFixed(3)} (${reads?.redis?.appCommands} commands / ${reads?.reads} reads of \`GET /api/session\`, reads only, ${rate} req/s)`} | ${mark(results.gate.ok)} |`,
     `| nginx upstream keep-alive reuse ≥ 99 % | ${minReuse === null ? 'not measured' : `lowest ${pct(minReuse, 2)}`} | ${minReuse === null ? '' : mark(minReuse >= 0.99)} |`,
     '',
   ];
+}
 
-  const scaling = ['redis-1-app', 'redis-2-apps', 'redis'].map(rampOf).filter((x): x is RampResult => !!x);
-  if (scaling.length > 1) {
-    const one = scaling[0]!.sustainable;
-    lines.push('**Scaling** (Redis variant, the same ramp with app-3, then app-2 too, stopped; nginx re-resolves the names)', '', '| apps | maximum sustainable rate | vs 1 app |', '|---|---|---|');
-    for (const x of scaling) lines.push(`| ${x.apps} | ${x.censored ? '≥ ' : ''}${x.sustainable ?? 'none'} req/s | ${one && x.sustainable ? `${(x.sustainable / one).toFixed(2)} ×` : ''} |`);
-    lines.push('');
-  }
+function scalingSection(results: BenchResults): string[] {
+  const scaling = ['redis-1-app', 'redis-2-apps', 'redis'].map((name) => rampOf(results, name)).filter((x): x is RampResult => !!x);
+  if (scaling.length <= 1) return [];
+  const one = scaling[0]!.sustainable;
+  return [
+    '**Scaling** (Redis variant, the same ramp with app-3, then app-2 too, stopped; nginx re-resolves the names)',
+    '',
+    '| apps | maximum sustainable rate | vs 1 app |',
+    '|---|---|---|',
+    ...scaling.map((x) => `| ${x.apps} | ${x.censored ? '≥ ' : ''}${x.sustainable ?? 'none'} req/s | ${one && x.sustainable ? `${(x.sustainable / one).toFixed(2)} ×` : ''} |`),
+    '',
+  ];
+}
 
-  lines.push(`![p95 per step against the offered rate for every ramp, the sustainable rates, CPU-seconds per 1000 requests by component](${svgName})`, '');
-
-  lines.push('**The machine during the equal-load phases** (CPU-seconds per second of wall time; 2.0 = both cores)', '');
-  lines.push('| phase | variant\'s containers | Sentinels | k6 | everything else⁶ | machine busy |', '|---|---|---|---|---|---|');
-  for (const p of results.equalLoad.phases) {
+function machineLoadSection(results: BenchResults): string[] {
+  const rows = results.equalLoad.phases.map((p) => {
     const per = (x: number | null) => (x === null ? '?' : (x / p.cpu.wallS).toFixed(2));
     const sentinels = ['sentinel-1', 'sentinel-2', 'sentinel-3'].reduce((sum, n) => sum + (p.cpu.containers[n] ?? 0), 0);
-    lines.push(`| ${p.name}${p.countersLate ? ' (counters read late)' : ''} | ${per(p.cpu.stack.total)} | ${per(sentinels)} | ${per(p.cpu.k6)} | ${per(p.cpu.other)} | ${per(p.cpu.hostBusy)} |`);
-  }
-  lines.push('', '⁶ The machine\'s busy time less every container of the project and k6: other jobs, dockerd, the kernel\'s share of the bridge networking.', '');
+    return `| ${p.name}${p.countersLate ? ' (counters read late)' : ''} | ${per(p.cpu.stack.total)} | ${per(sentinels)} | ${per(p.cpu.k6)} | ${per(p.cpu.other)} | ${per(p.cpu.hostBusy)} |`;
+  });
+  return [
+    '**The machine during the equal-load phases** (CPU-seconds per second of wall time; 2.0 = both cores)',
+    '',
+    '| phase | variant\'s containers | Sentinels | k6 | everything else⁶ | machine busy |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '⁶ The machine\'s busy time less every container of the project and k6: other jobs, dockerd, the kernel\'s share of the bridge networking.',
+    '',
+  ];
+}
 
-  lines.push('**Ramp steps** (p95 and dropped iterations per held step; ✗ = not sustainable)', '');
+function rampStepsSection(results: BenchResults): string[] {
+  const lines = ['**Ramp steps** (p95 and dropped iterations per held step; ✗ = not sustainable)', ''];
   for (const ramp of results.ramps) {
     ramp.rounds.forEach((round, i) => {
       lines.push(
@@ -369,9 +314,21 @@ function markdown(results: BenchResults, svgName: string): string {
     });
   }
   lines.push('');
+  return lines;
+}
 
-  lines.push(...machineSection(info, { onMachine: 'the stack and k6 on this one machine', loadNote: '', driver: 'the bench driver', last: `; k6 runs in ${st.runDir}` }));
-  return lines.join('\n');
+function markdown(results: BenchResults, svgName: string): string {
+  const words = { onMachine: 'the stack and k6 on this one machine', loadNote: '', driver: 'the bench driver', last: `; k6 runs in ${results.settings.runDir}` };
+  return [
+    ...resultsSection(results),
+    ...goalsSection(results),
+    ...scalingSection(results),
+    `![p95 per step against the offered rate for every ramp, the sustainable rates, CPU-seconds per 1000 requests by component](${svgName})`,
+    '',
+    ...machineLoadSection(results),
+    ...rampStepsSection(results),
+    ...machineSection(results.run as RunFacts | undefined, words),
+  ].join('\n');
 }
 
 export function writeReport(results: BenchResults, out: string): void {

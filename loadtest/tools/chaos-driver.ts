@@ -10,10 +10,13 @@
 // hit by one call — the same moment — and compose v1 or v2 does not matter. `docker kill` and
 // `docker stop` leave a container stopped for good (restart: unless-stopped does not apply to them), so
 // whatever the driver took down it starts again: by the schedule, or on exit, or on Ctrl-C.
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { containerOf, docker, projectRedisCli } from '../../toolkit/docker.ts';
+import { waitForK6Scenarios } from '../../toolkit/k6.ts';
+import { sentinelPrimary } from '../../toolkit/sentinel.ts';
+import { sleep } from '../../toolkit/time.ts';
 import { chaosSchedule, REDIS_PRIMARY, type Fault } from '../lib/chaos-schedules.ts';
 
 const { values: args } = parseArgs({
@@ -36,31 +39,12 @@ mkdirSync(path.dirname(logFile), { recursive: true });
 
 const say = (message: string) => console.error(`[chaos] ${new Date().toISOString()} ${message}`);
 const record = (entry: Record<string, unknown>) => appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-function docker(...argv: string[]): string {
-  return execFileSync('docker', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
-}
 
 /** The container of a compose service in this project, running or not. */
-function containerOf(service: string): string {
-  const id = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`);
+function containerOfService(service: string): string {
+  const id = containerOf(project, service);
   if (!id) throw new Error(`no container for service ${service} in compose project ${project}`);
-  return id.split('\n')[0]!;
-}
-
-/** The service Sentinel names primary now (it announces hostnames, which are the service names). */
-function redisPrimary(): string {
-  for (const sentinel of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
-    try {
-      const reply = docker('exec', containerOf(sentinel), 'redis-cli', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'mymaster');
-      const host = reply.split('\n')[0]?.trim();
-      if (host) return host;
-    } catch {
-      // This Sentinel is down or not answering: ask the next one.
-    }
-  }
-  throw new Error('no Sentinel named a primary');
+  return id;
 }
 
 /** What REDIS_PRIMARY meant when the driver last took it down: `start` brings back that one. */
@@ -75,7 +59,7 @@ function resolve(fault: Fault): string[] {
       if (!lastRedisPrimary) throw new Error('start of the Redis primary before it was taken down');
       return lastRedisPrimary;
     }
-    lastRedisPrimary = redisPrimary();
+    lastRedisPrimary = sentinelPrimary(projectRedisCli(project));
     return lastRedisPrimary;
   });
 }
@@ -90,20 +74,9 @@ const DOCKER_ARGS: Record<Fault['action'], string[]> = {
 
 async function waitForK6(api: string, deadline: number): Promise<void> {
   say(`waiting for k6 to start its scenarios (${api})`);
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${api}/v1/status`);
-      const status = ((await res.json()) as { data: { attributes: { status: number } } }).data.attributes.status;
-      // k6's run status: 6 = setup() running, 7 = scenarios running, 8+ = teardown or ended.
-      if (status === 7) return;
-      if (status > 7) throw new Error('k6 ended before the driver saw it running');
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('k6 ended')) throw err;
-      // Not listening yet: k6 is still starting.
-    }
-    await sleep(100);
-  }
-  throw new Error(`k6 did not start its scenarios within ${args['wait-s']} s`);
+  const state = await waitForK6Scenarios(api, () => Date.now() >= deadline);
+  if (state === 'ended') throw new Error('k6 ended before the driver saw it running');
+  if (state === 'gave up') throw new Error(`k6 did not start its scenarios within ${args['wait-s']} s`);
 }
 
 function heal(): void {
@@ -111,7 +84,7 @@ function heal(): void {
   const services = [...down];
   say(`clean-up: starting ${services.join(', ')}`);
   try {
-    docker('start', ...services.map(containerOf));
+    docker('start', ...services.map(containerOfService));
     record({ event: 'cleanup', t: Date.now(), at: new Date().toISOString(), action: 'start', services });
     down.clear();
   } catch (err) {
@@ -132,7 +105,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     try {
       const services = resolve(fault);
-      const containers = services.map(containerOf);
+      const containers = services.map(containerOfService);
       entry.services = services;
       docker(...DOCKER_ARGS[fault.action], ...containers);
       for (const service of services) {

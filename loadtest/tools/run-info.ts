@@ -5,6 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { composeCommand } from '../../toolkit/compose.ts';
+import { containerOf } from '../../toolkit/docker.ts';
+import { productImage } from '../../toolkit/images.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,14 +26,9 @@ function output(cmd: string, argv: string[]): string | null {
   return (res.stdout.trim() || res.stderr.trim()).split('\n')[0] ?? null;
 }
 
-function container(service: string): string | null {
-  if (!args.project) return null;
-  return output('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${args.project}`, '--filter', `label=com.docker.compose.service=${service}`]) || null;
-}
-
 /** The image of a service's container, its server version (the part `pattern` picks), whether a stand-in. */
 function service(name: string, versionCommand: string[], pattern: RegExp) {
-  const id = container(name);
+  const id = args.project ? containerOf(args.project, name, { running: true }) : null;
   if (!id) return null;
   const image = output('docker', ['inspect', '-f', '{{.Config.Image}}', id]);
   const standIn = output('docker', ['inspect', '-f', '{{index .Config.Labels "org.session-cluster.standin"}}', id]) === 'true';
@@ -39,8 +37,9 @@ function service(name: string, versionCommand: string[], pattern: RegExp) {
 }
 
 // The loadtest profile's image, as docker-compose.yml names it.
-const k6Image = `grafana/k6:${process.env.K6_IMAGE_TAG || '2.2.0'}`;
+const k6Image = productImage('grafana/k6');
 const k6 = args.runner === 'docker' ? output('docker', ['run', '--rm', k6Image, 'version']) : output(args.k6, ['version']);
+const [compose, ...composePre] = composeCommand();
 const commit = output('git', ['rev-parse', '--short', 'HEAD']);
 const dirty = output('git', ['status', '--porcelain']) ? ' (with uncommitted changes)' : '';
 
@@ -61,7 +60,7 @@ const info = {
     k6: args.runner === 'docker' ? `${k6} (${k6Image})` : k6,
     node: process.version,
     docker: output('docker', ['version', '--format', '{{.Server.Version}}']),
-    compose: output('docker', ['compose', 'version', '--short']) ?? output('docker-compose', ['version', '--short']),
+    compose: output(compose!, [...composePre, 'version', '--short']),
     commit: commit ? `${commit}${dirty}` : null,
   },
   services: {

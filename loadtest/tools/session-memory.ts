@@ -17,6 +17,7 @@ import { SESSION_PREFIX, SessionKeys, newSessionId } from '../../app/src/session
 import { RedisSessionStore } from '../../app/src/session/redis-store';
 import { DEMO_USER_IDS } from '../../app/src/users';
 import { startOwnedRedis } from '../../test/helpers/redis-server';
+import { sleep } from '../../toolkit/time';
 
 /** Chrome on Linux (101 characters, four `/`); the test client sends 'jest-test-client'. */
 export const TYPICAL_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
@@ -67,7 +68,7 @@ function typicalSession(i: number, userAgent: string): { sid: string; sess: Sess
 
 async function usedMemory(redis: Redis): Promise<number> {
   // Let Redis trim the pipelining client's buffers and finish rehashing before reading.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   const info = await redis.info('memory');
   return Number(/^used_memory:(\d+)/m.exec(info)![1]);
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { sleep } from '../../toolkit/time';
 
 /** Debian's chromium; never a browser downloaded by Playwright. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -70,7 +71,7 @@ export async function waitForText(locator: Locator, expected: string | RegExp, t
     last = ((await locator.textContent({ timeout: 1000 }).catch(() => null)) ?? '').trim();
     if (typeof expected === 'string' ? last.includes(expected) : expected.test(last)) return last;
     if (Date.now() > deadline) throw new Error(`${String(locator)}: expected ${String(expected)} within ${timeoutMs} ms, last text: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

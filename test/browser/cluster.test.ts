@@ -1,6 +1,7 @@
-import { ALL_SERVICES, APP_SERVICES, STICKY_SERVICES, bringUp, requireDocker, stackCompose, type Compose } from '../cluster/compose';
-import { waitForSteadyStack, type SteadyTarget } from '../cluster/steady';
-import { freePort } from '../helpers/redis-server';
+import type { Compose } from '../../toolkit/compose';
+import { ALL_SERVICES, APP_SERVICES, STICKY_SERVICES } from '../../toolkit/services';
+import { bringUp, stackCompose, stackOnFreePorts, tearDownStack, type StackInfo } from '../../toolkit/stack';
+import { waitForSteadyStack } from '../../toolkit/steady';
 import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
 
 /**
@@ -13,19 +14,16 @@ describe('dashboard page (compose cluster)', () => {
   let httpUrl: string;
   let stickyUrl: string;
   let browser: TestBrowser | undefined;
-  let stack: SteadyTarget;
+  let stack: StackInfo;
 
   beforeAll(async () => {
-    requireDocker('The browser suite\'s cluster part');
-    const [httpPort, stickyPort] = [await freePort(), await freePort()];
-    httpUrl = `http://127.0.0.1:${httpPort}`;
-    stickyUrl = `http://127.0.0.1:${stickyPort}`;
-    stack = {
+    stack = await stackOnFreePorts('The browser suite\'s cluster part', {
       project: process.env.SC_BROWSER_PROJECT ?? 'scbrowser',
-      env: { HTTP_PORT: String(httpPort), STICKY_HTTP_PORT: String(stickyPort), LOG_LEVEL: 'warn' },
-      httpUrl,
-      stickyUrl,
-    };
+      env: { LOG_LEVEL: 'warn' },
+      sticky: true,
+    });
+    httpUrl = stack.httpUrl;
+    stickyUrl = stack.stickyUrl!;
     compose = stackCompose(stack);
     await bringUp(compose, ALL_SERVICES);
   }, 1_200_000);
@@ -43,8 +41,7 @@ describe('dashboard page (compose cluster)', () => {
   }, 180_000);
 
   afterAll(() => {
-    if (!compose || process.env.KEEP_CLUSTER === '1') return;
-    compose.run(['down', '-v', '--remove-orphans'], 300_000);
+    tearDownStack(stack);
   }, 360_000);
 
   test('when the page hammers the round-robin cluster, then all three instances show in the strip, and when one is killed the session carries on', async () => {

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { sign } from 'cookie-signature';
 import request, { type Response } from 'supertest';
+import { APP_SERVICES } from '../../toolkit/services';
+import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterCompose, clusterInfo } from './cluster';
 
 /**
  * Scenario 7: abuse through nginx against the compose stack: brute force spread over the three apps,

@@ -1,5 +1,8 @@
+import { APP_SERVICES, REDIS_NODES } from '../../toolkit/services';
+import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, REDIS_NODES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterCompose, clusterInfo } from './cluster';
 
 /** Scenario 5: both Redis nodes restart with their volumes: the AOF brings every session back. */
 describe('scenario 5: restarting the Redis pair', () => {

@@ -1,5 +1,8 @@
+import { APP_SERVICES } from '../../toolkit/services';
+import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterCompose, clusterInfo } from './cluster';
 import { Probe } from './probe';
 
 /** Scenario 2: an app container dies (kill) or is stopped (graceful) while a user keeps clicking. */

@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
+import { MASTER_NAME } from '../../toolkit/sentinel';
+import { APP_SERVICES, REDIS_SERVICES } from '../../toolkit/services';
 import { TestClient } from '../helpers/client';
-import { APP_SERVICES, MASTER_NAME, REDIS_SERVICES, clusterCompose, clusterInfo, reportFigures } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterCompose, clusterInfo } from './cluster';
 
 /** Scenario 6: only nginx is reachable from the host; Redis and Sentinel are not published, and need a password. */
 describe('scenario 6: what the host can reach', () => {

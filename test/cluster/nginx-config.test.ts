@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { clusterCompose } from './compose';
+import { clusterCompose } from './cluster';
 
 const ROOT = path.resolve(__dirname, '../..');
 const COMMON = path.join(ROOT, 'nginx/common');

@@ -1,3 +1,5 @@
+import { counterStep } from '../../loadtest/lib/continuity';
+import { sleep } from '../../toolkit/time';
 import { TestClient, type DemoUser, type Target } from '../helpers/client';
 
 export interface ProbeReport {
@@ -105,16 +107,15 @@ export class Probe {
     const { res: bump, sample } = await this.send('POST', '/api/visits');
     if (bump?.status === 401) return this.gone();
     if (bump?.status === 200) {
-      // Exactly +1, or up to +1 more per failed POST in between (it may have landed before failing);
-      // never less and never a reset: that would be a lost session.
       const visits = bump.body.visits as number;
       sample.visits = visits;
-      if (visits < this.lastVisits + 1) {
+      const step = counterStep(this.lastVisits, visits, this.unknownPosts);
+      if (step === 'stale') {
         sample.stale = true;
         this.report.sessionsLost += 1;
         this.report.lost.stale += 1;
         this.report.lost.writes += this.lastVisits + 1 - visits;
-      } else if (visits > this.lastVisits + 1 + this.unknownPosts) {
+      } else if (step === 'late') {
         sample.late = true;
         this.report.sessionsLost += 1;
         this.report.lost.late += 1;
@@ -130,7 +131,7 @@ export class Probe {
   start(): void {
     this.running = true;
     this.loop = (async () => {
-      while (this.running && (await this.step())) await new Promise((r) => setTimeout(r, this.pauseMs));
+      while (this.running && (await this.step())) await sleep(this.pauseMs);
     })();
   }
 

@@ -1,5 +1,8 @@
+import { REDIS_NODES } from '../../toolkit/services';
+import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
-import { REDIS_NODES, clusterCompose, clusterInfo, reportFigures, sleep } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterCompose, clusterInfo } from './cluster';
 
 /** Scenario 4: the Redis primary dies; Sentinel promotes the replica and the apps follow. */
 describe('scenario 4: killing the Redis primary', () => {

@@ -1,5 +1,6 @@
 import { TestClient } from '../helpers/client';
-import { clusterInfo, reportFigures } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterInfo } from './cluster';
 
 describe('scenario 1: nginx round robin over three apps sharing Redis', () => {
   test('when one logged-in client sends 30 requests, then all three instances serve it and visits grows by exactly 1 each time', async () => {

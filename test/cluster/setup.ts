@@ -1,5 +1,5 @@
-import { clusterInfo } from './compose';
-import { keepStackSteady } from './steady';
+import { keepStackSteady } from '../helpers/stack';
+import { clusterInfo } from './cluster';
 
 // Compose operations (start, wait for healthy) take tens of seconds: hooks and tests get two minutes.
 jest.setTimeout(120_000);

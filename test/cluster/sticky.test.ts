@@ -1,5 +1,7 @@
+import { STICKY_SERVICES } from '../../toolkit/services';
 import { TestClient } from '../helpers/client';
-import { STICKY_SERVICES, clusterCompose, clusterInfo, reportFigures } from './compose';
+import { reportFigures } from '../helpers/stack';
+import { clusterCompose, clusterInfo } from './cluster';
 
 /** Scenario 3: the comparison. Sessions in each app's memory die with the app. */
 describe('scenario 3: the sticky variant loses the sessions of a killed instance', () => {

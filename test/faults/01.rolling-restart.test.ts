@@ -1,5 +1,6 @@
-import { APP_SERVICES, sleep } from '../cluster/compose';
-import { faultsCompose, firstSample, loadFigures, outcome, reportFault, secondsBetween, startLoad, waitFor, restoreStack, waitSteady } from './faults';
+import { APP_SERVICES } from '../../toolkit/services';
+import { sleep, waitFor } from '../../toolkit/time';
+import { faultsCompose, firstSample, loadFigures, outcome, reportFault, secondsBetween, startLoad, restoreStack, waitSteady } from './faults';
 
 /** Fault 1: a deploy: the three apps restarted one at a time while users keep clicking. */
 describe('fault 1: a rolling restart of the three apps under load', () => {

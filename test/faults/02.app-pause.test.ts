@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sleep, type Compose } from '../cluster/compose';
+import { type Compose } from '../../toolkit/compose';
+import { sleep } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
 import { LOAD, failureKinds, faultsCompose, loadFigures, outcome, reportFault, restoreStack, sessionsLost, startLoad, waitSteady } from './faults';
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { sleep } from '../cluster/compose';
+import { sleep, waitFor } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
-import { faultsCompose, faultsInfo, firstSample, loadFigures, outcome, reportFault, secondsBetween, startLoad, waitFor, restoreStack, waitSteady } from './faults';
+import { faultsCompose, faultsInfo, firstSample, loadFigures, outcome, reportFault, secondsBetween, startLoad, restoreStack, waitSteady } from './faults';
 
 /** Fault 3: app-2 is recreated (a redeploy, a reschedule) and comes back at another address. */
 describe('fault 3: an app recreated with a new address', () => {

@@ -1,4 +1,5 @@
-import { sleep } from '../cluster/compose';
+import { MASTER_NAME } from '../../toolkit/sentinel';
+import { sleep } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
 import { failureKinds, faultsCompose, loadFigures, outcome, plannedFailover, readonlyErrors, reportFault, staleAnswers, startLoad, restoreStack, waitSteady } from './faults';
 
@@ -40,7 +41,7 @@ describe('fault 4: a planned Sentinel failover under load', () => {
     return { report, samples, readonly, mended };
   }
 
-  test('when SENTINEL FAILOVER mymaster swaps primary and replica, then no request fails and no client sees a READONLY error', async () => {
+  test(`when SENTINEL FAILOVER ${MASTER_NAME} swaps primary and replica, then no request fails and no client sees a READONLY error`, async () => {
     const { report, readonly, mended } = await switchover('4. planned SENTINEL FAILOVER', false);
 
     expect(report.failed).toEqual({ GET: 0, POST: 0 });

@@ -1,22 +1,7 @@
-import { sleep, type Compose } from '../cluster/compose';
+import { type Compose } from '../../toolkit/compose';
+import { sleep, waitFor } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
-import {
-  failureKinds,
-  faultsCompose,
-  firstSample,
-  loadFigures,
-  plannedFailover,
-  outcome,
-  redisSetsPerSecond,
-  reportFault,
-  restoreStack,
-  secondsBetween,
-  staleAnswers,
-  startLoad,
-  waitFor,
-  waitReplicaSynced,
-  waitSteady,
-} from './faults';
+import { failureKinds, faultsCompose, firstSample, loadFigures, plannedFailover, outcome, redisSetsPerSecond, reportFault, restoreStack, secondsBetween, staleAnswers, startLoad, waitReplicaSynced, waitSteady } from './faults';
 
 type Fsync = 'everysec' | 'always';
 /** The write-throughput comparison: rounds of everysec then always, each this long, in one stretch of load. */

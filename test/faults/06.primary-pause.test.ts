@@ -1,4 +1,4 @@
-import { sleep } from '../cluster/compose';
+import { sleep } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
 import { faultsCompose, firstSample, loadFigures, outcome, readonlyErrors, reportFault, secondsBetween, sentinelViews, staleAnswers, startLoad, waitReplicaSynced, restoreStack, waitSteady } from './faults';
 

@@ -1,21 +1,8 @@
-import { MASTER_NAME, SENTINEL_SERVICES, sleep } from '../cluster/compose';
+import { MASTER_NAME, sentinelCommand } from '../../toolkit/sentinel';
+import { SENTINEL_SERVICES } from '../../toolkit/services';
+import { sleep, waitFor } from '../../toolkit/time';
+import { faultsCompose, firstSample, loadFigures, outcome, reportFault, restoreStack, secondsBetween, sentinelMaster, sentinelViews, startLoad, waitAppsServe, waitReplicaSynced, waitSteady } from './faults';
 import { type LoadThread } from './load';
-import {
-  faultsCompose,
-  firstSample,
-  loadFigures,
-  outcome,
-  reportFault,
-  restoreStack,
-  secondsBetween,
-  sentinelMaster,
-  sentinelViews,
-  startLoad,
-  waitAppsServe,
-  waitFor,
-  waitReplicaSynced,
-  waitSteady,
-} from './faults';
 
 /** How long a lone Sentinel is watched not promoting anything: four times down-after-milliseconds (5 s). */
 const WATCH_MS = 20_000;
@@ -42,7 +29,7 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
     kill('sentinel-3');
     kill('sentinel-2');
     return waitFor('sentinel-1 to see it is alone', () => {
-      const reply = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'ckquorum', MASTER_NAME);
+      const reply = sentinelCommand(compose, 'sentinel-1', 'ckquorum', MASTER_NAME);
       return /^NOQUORUM/.test(reply) ? reply : undefined;
     }, 20_000, 500);
   };
@@ -58,7 +45,7 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
     kill('sentinel-3');
     // The others count it out once it has not answered for down-after-milliseconds (5 s).
     const quorum = await waitFor('sentinel-1 to count two usable Sentinels', () => {
-      const reply = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'ckquorum', MASTER_NAME);
+      const reply = sentinelCommand(compose, 'sentinel-1', 'ckquorum', MASTER_NAME);
       return /^OK 2 usable/.test(reply) ? reply : undefined;
     }, 20_000, 500);
     const fleet = await startLoad();
@@ -140,7 +127,7 @@ describe('fault 7: losing one, then two of the three Sentinels', () => {
 
     const t0 = Date.now();
     const reply = await waitFor('SENTINEL FAILOVER to be accepted', () => {
-      const r = compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', MASTER_NAME);
+      const r = sentinelCommand(compose, 'sentinel-1', 'failover', MASTER_NAME);
       return r === 'OK' ? r : undefined;
     }, 30_000, 1000);
     await waitFor(`sentinel-1 to name ${replica}`, () => compose.sentinelPrimary(['sentinel-1']) === replica, 30_000, 200);

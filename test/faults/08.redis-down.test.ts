@@ -1,6 +1,7 @@
-import { REDIS_NODES, sleep } from '../cluster/compose';
+import { REDIS_NODES } from '../../toolkit/services';
+import { sleep, waitFor } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
-import { appStates, failureKinds, faultsCompose, firstSample, loadFigures, outcome, reportFault, secondsBetween, sessionsLost, startLoad, waitFor, restoreStack, waitSteady } from './faults';
+import { appStates, failureKinds, faultsCompose, firstSample, loadFigures, outcome, reportFault, secondsBetween, sessionsLost, startLoad, restoreStack, waitSteady } from './faults';
 
 const DOWN_MS = 20_000;
 

@@ -1,5 +1,5 @@
-import { sleep } from '../cluster/compose';
-import { replicationInfo } from '../cluster/steady';
+import { replicationInfo } from '../../toolkit/sentinel';
+import { sleep } from '../../toolkit/time';
 import { faultsCompose, loadFigures, outcome, reportFault, startLoad, waitReplicaSynced, restoreStack, waitSteady } from './faults';
 
 /** Fault 9: the replica goes away; the primary goes on alone (no min-replicas-to-write in redis/*.conf). */

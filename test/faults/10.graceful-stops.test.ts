@@ -1,5 +1,5 @@
-import { sleep } from '../cluster/compose';
-import { failureKinds, faultsCompose, firstSample, loadFigures, outcome, reportFault, restoreStack, secondsBetween, startLoad, waitFor, waitSteady } from './faults';
+import { sleep, waitFor } from '../../toolkit/time';
+import { failureKinds, faultsCompose, firstSample, loadFigures, outcome, reportFault, restoreStack, secondsBetween, startLoad, waitSteady } from './faults';
 
 /** How many times app-2 is stopped and started again (FAULTS_STOPS). */
 const STOPS = Number(process.env.FAULTS_STOPS ?? 6);

@@ -1,9 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Compose } from '../../toolkit/compose';
+import { MASTER_NAME, primaryNamedBy, replicationInfo, sentinelCommand, sentinelFields } from '../../toolkit/sentinel';
+import { APP_SERVICES, REDIS_NODES, SENTINEL_SERVICES } from '../../toolkit/services';
+import { stackCompose, type StackInfo } from '../../toolkit/stack';
+import { waitForSteadyStack } from '../../toolkit/steady';
+import { waitFor } from '../../toolkit/time';
 import { TestClient, type Target } from '../helpers/client';
-import { APP_SERVICES, MASTER_NAME, REDIS_NODES, SENTINEL_SERVICES, reportFigures, sleep, stackCompose, stackFromEnv, type Compose, type StackInfo } from '../cluster/compose';
-import { replicationInfo, sentinelFields, waitForSteadyStack } from '../cluster/steady';
+import { reportFigures, stackFromEnv } from '../helpers/stack';
 import { windowStats, type ProbeOptions, type ProbeReport, type ProbeSample } from '../cluster/probe';
 import { LoadThread } from './load';
 
@@ -45,22 +50,6 @@ export const LOAD = { users: Number(process.env.FAULTS_USERS ?? 12), pauseMs: Nu
 /** Logs the load's users in and starts them, in a thread of their own (load.ts). */
 export async function startLoad(users = LOAD.users, options: ProbeOptions = { pauseMs: LOAD.pauseMs }): Promise<LoadThread> {
   return LoadThread.start(faultsTarget(), users, options);
-}
-
-/** Polls `check` until it returns something truthy, which it returns; throws after timeoutMs. A check that throws counts as "not yet". */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs: number, intervalMs = 250): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (err) {
-      lastError = (err as Error).message.split('\n')[0] ?? '';
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}`);
-    await sleep(intervalMs);
-  }
 }
 
 /** Waits on `wait`: 'ok', or what it was still waiting for when it gave up (for a figure, then an assertion). */
@@ -110,13 +99,7 @@ export function sentinelMaster(compose: Compose, sentinel: string): Record<strin
 
 /** The primary each Sentinel names (undefined for one that does not answer). */
 export function sentinelViews(compose: Compose, sentinels = SENTINEL_SERVICES): (string | undefined)[] {
-  return sentinels.map((s) => {
-    try {
-      return compose.redisCli(s, '-p', '26379', 'sentinel', 'get-master-addr-by-name', MASTER_NAME).split(/\r?\n/)[0]?.trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  });
+  return sentinels.map((s) => primaryNamedBy(compose, s));
 }
 
 /** Resolves once every app serves writes through nginx (a fresh login, then POSTs until all three answered 200). */
@@ -139,7 +122,7 @@ export async function waitAppsServe(timeoutMs = 60_000): Promise<void> {
   );
 }
 
-/** Waits for the fault stack to be steady (test/cluster/steady.ts, the precondition of every scenario); returns who is primary. */
+/** Waits for the fault stack to be steady (toolkit/steady.ts, the precondition of every scenario); returns who is primary. */
 export async function waitSteady(timeoutMs = 120_000): Promise<RedisRoles> {
   const { primary, replica } = await waitForSteadyStack(faultsInfo(), timeoutMs);
   return { primary, replica };
@@ -184,7 +167,7 @@ export async function plannedFailover(
   try {
     await waitFor(
       'SENTINEL FAILOVER to be accepted',
-      () => compose.redisCli('sentinel-1', '-p', '26379', 'sentinel', 'failover', MASTER_NAME) === 'OK',
+      () => sentinelCommand(compose, 'sentinel-1', 'failover', MASTER_NAME) === 'OK',
       30_000,
       1000,
     );

@@ -1,4 +1,4 @@
-import { tearDownStack } from '../cluster/compose';
+import { tearDownStack } from '../../toolkit/stack';
 import { faultsInfo } from './faults';
 
 export default async function globalTeardown(): Promise<void> {

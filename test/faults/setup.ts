@@ -1,4 +1,4 @@
-import { keepStackSteady } from '../cluster/steady';
+import { keepStackSteady } from '../helpers/stack';
 import { faultsInfo } from './faults';
 
 // Every scenario breaks something and waits for the stack to mend: hooks get three minutes unless told.

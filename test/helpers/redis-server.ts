@@ -1,8 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../toolkit/ports';
+import { productImage } from '../../toolkit/images';
+import { sleep } from '../../toolkit/time';
 
 /** A Redis server these tests own: started on a free loopback port with throw-away storage. */
 export interface OwnedRedis {
@@ -13,18 +16,6 @@ export interface OwnedRedis {
   start(): Promise<void>;
   /** Stops it for good and removes its storage. */
   destroy(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once something accepts TCP connections on the port and answers PING. */
@@ -49,7 +40,7 @@ export async function waitForRedis(port: number, timeoutMs = 10_000): Promise<vo
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`Redis on port ${port} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -64,13 +55,8 @@ export function dockerAnswers(): boolean {
 const HOW_TO_GET_REDIS =
   'These tests need a real Redis. Set REDIS_URL to one, or install redis-server (Debian: apt-get install redis-server), or start a Docker daemon.';
 
-/** The Redis image the product runs (the first `image: redis:…` of docker-compose.yml). */
-export function productRedisImage(): string {
-  const compose = readFileSync(path.resolve(__dirname, '../../docker-compose.yml'), 'utf8');
-  const image = /^\s+image: (redis:\S+)/m.exec(compose)?.[1];
-  if (!image) throw new Error('docker-compose.yml names no redis image');
-  return image;
-}
+/** The Redis image the product runs. */
+export const productRedisImage = () => productImage('redis');
 
 /**
  * Spawns redis-server from PATH; falls back to a container of the product's Redis image when only Docker

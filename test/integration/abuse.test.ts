@@ -4,10 +4,10 @@ import path from 'node:path';
 import { sign } from 'cookie-signature';
 import Redis from 'ioredis';
 import request from 'supertest';
+import { sleep } from '../../toolkit/time';
 import { DEMO_USERS, TestClient } from '../helpers/client';
 import { TEST_SECRET, startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
-import { sleep } from '../helpers/time';
 
 /** Supertest request carrying a client's cookie and CSRF token, for bodies TestClient would not send. */
 function as(client: TestClient, app: TestInstance, method: 'post' | 'delete' | 'get', path: string) {

@@ -2,13 +2,13 @@ import { promisify } from 'node:util';
 import type { Request } from 'express';
 import type { SessionData } from 'express-session';
 import Redis from 'ioredis';
-import { measureSessionMemory, TYPICAL_USER_AGENT } from '../../loadtest/tools/session-memory';
 import { csrfToken } from '../../app/src/session/csrf';
+import { measureSessionMemory, TYPICAL_USER_AGENT } from '../../loadtest/tools/session-memory';
+import { sleep } from '../../toolkit/time';
 import { DEMO_USERS, TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
 import { startInstance, TEST_SECRET, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
-import { sleep } from '../helpers/time';
 
 /*
  * What requests and sessions cost Redis, as Redis itself counts it, on a redis-server of this file's own:

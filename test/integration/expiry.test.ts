@@ -1,8 +1,8 @@
 import Redis from 'ioredis';
+import { sleep, sleepUntil } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
 import { startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
-import { sleep, sleepUntil } from '../helpers/time';
 
 /*
  * Idle, rolling and absolute expiry with short timeouts. Expiry instants are whole seconds (the cookie's

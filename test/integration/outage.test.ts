@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { sign } from 'cookie-signature';
 import request, { type Response } from 'supertest';
+import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { TEST_SECRET, startInstance, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
-import { sleep } from '../helpers/time';
 
 /*
  * Redis stopped under a running app: requests that need it get 503 fast, liveness stays green, and the

@@ -1,9 +1,9 @@
 import Redis from 'ioredis';
+import { sleep, sleepUntil } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
 import { startInstance, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
-import { sleep, sleepUntil } from '../helpers/time';
 
 /*
  * Per-user policies act on every session of a user, so this file owns its Redis: a `single` login here

@@ -1,0 +1,11 @@
+// The compose file's services, by role (docker-compose.yml): one list each, for every tool that drives the stack.
+
+export const APP_SERVICES = ['app-1', 'app-2', 'app-3'];
+export const STICKY_SERVICES = ['sticky-1', 'sticky-2', 'sticky-3'];
+export const REDIS_NODES = ['redis-primary', 'redis-replica'];
+export const SENTINEL_SERVICES = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
+export const REDIS_SERVICES = [...REDIS_NODES, ...SENTINEL_SERVICES];
+/** The default profile: the Redis variant alone. */
+export const REDIS_VARIANT_SERVICES = [...REDIS_SERVICES, ...APP_SERVICES, 'nginx'];
+/** Both variants: the default profile and `sticky`. */
+export const ALL_SERVICES = [...REDIS_VARIANT_SERVICES, ...STICKY_SERVICES, 'nginx-sticky'];

@@ -1,0 +1,126 @@
+import type { Compose } from './compose';
+import { MASTER_NAME, replicationInfo, sentinelCommand, sentinelFields } from './sentinel';
+import { APP_SERVICES, REDIS_NODES, SENTINEL_SERVICES, STICKY_SERVICES } from './services';
+import { stackCompose, type StackInfo } from './stack';
+import { sleep } from './time';
+
+export interface SteadyReport {
+  waitedMs: number;
+  /** The Redis roles the steady stack has (a failover test may have swapped them). */
+  primary: string;
+  replica: string;
+}
+
+/**
+ * The one precondition every test against a compose stack starts from, and leaves behind: whatever an
+ * earlier test killed, paused or failed over has mended. Steady means
+ * - every container of the stack's profiles is running and healthy;
+ * - each nginx hands new clients to each of its three apps in turn, and each says it is ready (a
+ *   restarted app is back in the rotation, not only healthy: nginx skips a failed server for fail_timeout);
+ * - the three Sentinels name one and the same primary, that node says it is the primary, no Sentinel is
+ *   in the middle of a failover, each sees its quorum and the replica as usable;
+ * - the other Redis node replicates from it, with its link up and no sync in progress.
+ * Waits until the stack is steady; throws, naming what is not, after timeoutMs.
+ */
+export async function waitForSteadyStack(target: StackInfo, timeoutMs = 120_000): Promise<SteadyReport> {
+  const compose = stackCompose(target);
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let problems: string[] = [];
+  for (;;) {
+    problems = await unsteadiness(compose, target);
+    if (problems.length === 0) {
+      const primary = compose.sentinelPrimary();
+      return { waitedMs: Date.now() - started, primary, replica: REDIS_NODES.find((n) => n !== primary)! };
+    }
+    if (Date.now() > deadline) throw new Error(`stack ${target.project} not steady within ${timeoutMs} ms: ${problems.join('; ')}`);
+    await sleep(500);
+  }
+}
+
+/** What keeps the stack from being steady right now (empty: steady). Cheap checks first. */
+async function unsteadiness(compose: Compose, target: StackInfo): Promise<string[]> {
+  const sticky = Boolean(target.stickyUrl);
+  const services = [...REDIS_NODES, ...SENTINEL_SERVICES, ...APP_SERVICES, 'nginx', ...(sticky ? [...STICKY_SERVICES, 'nginx-sticky'] : [])];
+  const health = compose.healthOfAll();
+  const unhealthy = services.filter((s) => health.get(s) !== 'healthy').map((s) => `${s} ${health.get(s) ?? 'absent'}`);
+  if (unhealthy.length) return [`not healthy: ${unhealthy.join(', ')}`];
+
+  const problems = [
+    ...(await rotationProblems(target.httpUrl, APP_SERVICES)),
+    ...(sticky ? await rotationProblems(target.stickyUrl!, STICKY_SERVICES) : []),
+  ];
+  problems.push(...redisProblems(compose));
+  return problems;
+}
+
+/**
+ * Asks nginx for /readyz (no cookie: a new client each time) `instances.length * 2` times: every answer
+ * must be 200 (ready: store reachable, not draining) and every instance must have given one.
+ */
+async function rotationProblems(url: string, instances: string[]): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < instances.length * 2; i++) {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).catch((err: Error) => err);
+    if (res instanceof Error) return [`${url}: ${res.message}`];
+    await res.arrayBuffer();
+    if (res.status !== 200) return [`${url}/readyz answered ${res.status} (${res.headers.get('x-served-by') ?? '?'})`];
+    seen.push(res.headers.get('x-served-by') ?? '?');
+  }
+  const missing = instances.filter((id) => !seen.includes(id));
+  return missing.length ? [`${url}: ${missing.join(', ')} not in nginx's rotation (served by ${seen.join(' ')})`] : [];
+}
+
+/**
+ * Sentinels agreeing on a primary that is one, not failing over; the other node replicating from it, its
+ * link up, no sync in progress; each Sentinel seeing its quorum and the replica as usable.
+ */
+function redisProblems(compose: Compose): string[] {
+  const agreed = agreedPrimary(compose);
+  if (typeof agreed !== 'string') return agreed.problems;
+  const replica = REDIS_NODES.find((node) => node !== agreed)!;
+  const problems = replicationProblems(compose, agreed, replica);
+  if (problems.length) return problems;
+  for (const sentinel of SENTINEL_SERVICES) {
+    const replicas = sentinelFields(compose, sentinel, 'replicas', MASTER_NAME);
+    if (!replicas.some((r) => r.ip === replica && r.flags === 'slave' && r['master-link-status'] === 'ok')) {
+      problems.push(`${sentinel} does not see ${replica} as a usable replica`);
+    }
+    const quorum = sentinelCommand(compose, sentinel, 'ckquorum', MASTER_NAME);
+    if (!/^OK/.test(quorum)) problems.push(`${sentinel}: ${quorum}`);
+  }
+  return problems;
+}
+
+/** The primary all three Sentinels name, flagged plain `master` by each and one of the stack's nodes; else what is wrong. */
+function agreedPrimary(compose: Compose): string | { problems: string[] } {
+  const masters = SENTINEL_SERVICES.map((sentinel) => {
+    try {
+      const master = sentinelFields(compose, sentinel, 'master', MASTER_NAME)[0] ?? {};
+      return { sentinel, primary: master.ip ?? '?', flags: master.flags ?? '?' };
+    } catch (err) {
+      return { sentinel, primary: `error ${(err as Error).message.split('\n')[0]}`, flags: '?' };
+    }
+  });
+  const primaries = new Set(masters.map((m) => m.primary));
+  if (primaries.size !== 1) return { problems: [`Sentinels disagree: ${masters.map((m) => `${m.sentinel}=${m.primary}`).join(', ')}`] };
+  const flagged = masters.filter((m) => m.flags !== 'master');
+  if (flagged.length) return { problems: [`Sentinel flags: ${flagged.map((m) => `${m.sentinel}=${m.flags}`).join(', ')}`] };
+  const primary = [...primaries][0]!;
+  if (!REDIS_NODES.includes(primary)) return { problems: [`Sentinels name ${primary}, which is not one of ${REDIS_NODES.join(', ')}`] };
+  return primary;
+}
+
+/** The primary says it is one with an online replica; the replica replicates it, link up, no sync in progress. */
+function replicationProblems(compose: Compose, primary: string, replica: string): string[] {
+  const primaryInfo = replicationInfo(compose, primary);
+  const replicaInfo = replicationInfo(compose, replica);
+  const problems: string[] = [];
+  if (primaryInfo.role !== 'master') problems.push(`${primary} is ${primaryInfo.role}, Sentinels name it primary`);
+  if (!/state=online/.test(primaryInfo.slave0 ?? '')) problems.push(`${primary} has no online replica (${primaryInfo.slave0 ?? 'none'})`);
+  if (replicaInfo.role !== 'slave' || replicaInfo.master_host !== primary) problems.push(`${replica} is ${replicaInfo.role} of ${replicaInfo.master_host ?? 'nobody'}`);
+  if (replicaInfo.master_link_status !== 'up' || replicaInfo.master_sync_in_progress !== '0') {
+    problems.push(`${replica}: link ${replicaInfo.master_link_status}, sync in progress ${replicaInfo.master_sync_in_progress}`);
+  }
+  return problems;
+}
