@@ -81,9 +81,8 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
  * Reads go to primaries too (scaleReads 'master'): a replica may lag behind a write this session just made.
  */
 function clusterClient(cluster: NonNullable<Config['redis']['cluster']>, common: RedisOptions): Cluster {
-  const { reconnectOnError: _readonlyIsNotAClusterCase, ...redisOptions } = common;
   return new Cluster(cluster.nodes, {
-    redisOptions: cluster.tls ? { ...redisOptions, tls: {} } : redisOptions,
+    redisOptions: cluster.tls ? { ...common, tls: {} } : common,
     scaleReads: 'master',
     enableOfflineQueue: true,
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),

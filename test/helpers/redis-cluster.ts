@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { dockerAnswers, freePort, hasRedisServerBinary, productRedisImage, waitForRedis } from './redis-server';
+import { freePort } from '../../toolkit/ports';
+import { sleep } from '../../toolkit/time';
+import { dockerAnswers, hasRedisServerBinary, productRedisImage, waitForRedis } from './redis-server';
 
 /** A Redis Cluster these tests own: three primaries and three replicas on loopback, throw-away storage. */
 export interface OwnedRedisCluster {
@@ -113,6 +115,6 @@ async function waitForClusterOk(ports: number[], timeoutMs = 30_000): Promise<vo
     }));
     if (states.every(Boolean)) return;
     if (Date.now() > deadline) throw new Error(`the test Redis Cluster did not reach cluster_state:ok within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
 }
