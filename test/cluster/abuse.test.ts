@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { sign } from 'cookie-signature';
 import request, { type Response } from 'supertest';
+import { SessionKeys } from '../../app/src/session/keys';
 import { APP_SERVICES } from '../../toolkit/services';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
@@ -113,7 +114,7 @@ describe('scenario 7: abuse through nginx', () => {
     const logout = await victim.post(target, '/api/logout');
     const afterLogout = await answerOfEveryApp(oldCookie);
     const keyAfterLogout = redisCli('exists', `sess:${victimSid}`);
-    const indexedAfterLogout = redisCli('zscore', 'user-sessions:u-alice', victimSid);
+    const indexedAfterLogout = redisCli('zscore', new SessionKeys(signingSecret).userIndexKey('u-alice'), victimSid);
 
     reportFigures('abuse: fixation and logout through nginx', { plantedAfterLogin, keysAfterLogin, afterLogout, keyAfterLogout });
     expect(victimSid).not.toBe(sidOf(planted));

@@ -4,8 +4,11 @@ import pino from 'pino';
 import { createApp, type ClusterApp } from '../../app/src/app';
 import { loadConfig, type Config } from '../../app/src/config';
 import { closeRedisClient, createRedisClient, type RedisClient } from '../../app/src/redis';
+import { SessionKeys } from '../../app/src/session/keys';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
+/** The key names the test instances use (their SESSION_TAG_SECRET is TEST_SECRET, the first session secret). */
+export const TEST_KEYS = new SessionKeys(TEST_SECRET);
 
 /** One app instance as the cluster runs it, listening on a random loopback port. */
 export interface TestInstance {

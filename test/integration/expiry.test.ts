@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { sleep, sleepUntil } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
-import { startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
+import { TEST_KEYS, startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
 
 /*
  * Idle, rolling and absolute expiry with short timeouts. Expiry instants are whole seconds (the cookie's
@@ -161,13 +161,13 @@ describe('Redis TTL and cookie expiry (redis store)', () => {
     const login = await client.login(app, 'carol');
     const key = `sess:${client.sessionId()}`;
     const loginCookie = setSessionCookie(login)!.expires!;
-    const [pttlAtLogin, expireAtLogin, scoreAtLogin] = [await redis.pttl(key), await redis.pexpiretime(key), await redis.zscore('user-sessions:u-carol', client.sessionId())];
+    const [pttlAtLogin, expireAtLogin, scoreAtLogin] = [await redis.pttl(key), await redis.pexpiretime(key), await redis.zscore(TEST_KEYS.userIndexKey('u-carol'), client.sessionId())];
     const loginRemaining = loginCookie - Date.now();
 
     await sleep(1200);
     const extended = await client.get(app, '/api/session');
     const extendedCookie = setSessionCookie(extended)!.expires!;
-    const [pttlExtended, expireExtended, scoreExtended] = [await redis.pttl(key), await redis.pexpiretime(key), await redis.zscore('user-sessions:u-carol', client.sessionId())];
+    const [pttlExtended, expireExtended, scoreExtended] = [await redis.pttl(key), await redis.pexpiretime(key), await redis.zscore(TEST_KEYS.userIndexKey('u-carol'), client.sessionId())];
     const extendedRemaining = extendedCookie - Date.now();
 
     expect(Math.abs(pttlAtLogin - loginRemaining)).toBeLessThan(1000);

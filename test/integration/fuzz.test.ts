@@ -3,9 +3,9 @@ import { sign } from 'cookie-signature';
 import fc from 'fast-check';
 import Redis from 'ioredis';
 import request, { type Response } from 'supertest';
-import { sessionHandle } from '../../app/src/session/handle';
+import { endedKey } from '../../app/src/session/keys';
 import { DEMO_USERS, TestClient } from '../helpers/client';
-import { TEST_SECRET, startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
+import { TEST_KEYS, TEST_SECRET, startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
 
 /*
  * Generated requests against every route of one instance on the test Redis: random methods, paths, bodies,
@@ -164,8 +164,8 @@ describe('fuzz: generated requests against every route (redis store)', () => {
     const [blob, expiresAt, indexed, ended] = await Promise.all([
       dump(key),
       redis.pexpiretime(key),
-      redis.zscore(`user-sessions:${userId}`, sid),
-      dump(`ended-session:${sessionHandle(sid)}`),
+      redis.zscore(TEST_KEYS.userIndexKey(userId), sid),
+      dump(endedKey(sid)),
     ]);
     return JSON.stringify({ blob, expiresAt, indexed, ended });
   }

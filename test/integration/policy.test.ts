@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { sleep, sleepUntil } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
-import { startInstance, type TestInstance } from '../helpers/instance';
+import { TEST_KEYS, startInstance, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
 
 /*
@@ -65,7 +65,7 @@ describe('session policies across two instances sharing one Redis', () => {
     const listed = await second.get(b, '/api/sessions');
     expect(listed.body.sessions).toHaveLength(1);
     expect(listed.body.sessions[0].current).toBe(true);
-    expect(await redis.zcard('user-sessions:u-alice')).toBe(1);
+    expect(await redis.zcard(TEST_KEYS.userIndexKey('u-alice'))).toBe(1);
   });
 
   test('when SESSION_POLICY=single, then another user’s session is left alone', async () => {
@@ -129,10 +129,10 @@ describe('the per-user index', () => {
     expect(listedBefore.sort()).toEqual(['active-device', 'idle-device']);
     expect(listed.status).toBe(200);
     expect(listed.body.sessions.map((s: { userAgent: string }) => s.userAgent)).toEqual(['active-device']);
-    expect(await redis.zscore('user-sessions:u-alice', idleSid)).toBeNull();
-    expect(await redis.zcard('user-sessions:u-alice')).toBe(1);
+    expect(await redis.zscore(TEST_KEYS.userIndexKey('u-alice'), idleSid)).toBeNull();
+    expect(await redis.zcard(TEST_KEYS.userIndexKey('u-alice'))).toBe(1);
     // The index itself expires with its longest-lived session, so it never outlives them.
-    const indexExpiresAt = await redis.pexpiretime('user-sessions:u-alice');
+    const indexExpiresAt = await redis.pexpiretime(TEST_KEYS.userIndexKey('u-alice'));
     expect(indexExpiresAt).toBeGreaterThan(Date.now());
     expect(indexExpiresAt).toBeLessThanOrEqual(Date.now() + 3000);
   });
@@ -142,12 +142,12 @@ describe('the per-user index', () => {
     const client = new TestClient();
     const login = await client.login(a, 'bob');
     const expiresAt = setSessionCookie(login)!.expires!;
-    const existedBefore = await redis.exists('user-sessions:u-bob');
+    const existedBefore = await redis.exists(TEST_KEYS.userIndexKey('u-bob'));
 
     await sleepUntil(expiresAt + 300);
 
     expect(existedBefore).toBe(1);
-    expect(await redis.exists('user-sessions:u-bob')).toBe(0);
+    expect(await redis.exists(TEST_KEYS.userIndexKey('u-bob'))).toBe(0);
     expect(await redis.exists(`sess:${client.sessionId()}`)).toBe(0);
   });
 });
