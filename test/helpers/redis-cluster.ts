@@ -11,6 +11,11 @@ import { dockerAnswers, hasRedisServerBinary, productRedisImage, waitForRedis } 
 export interface OwnedRedisCluster {
   /** Every node as host:port, comma-separated: what REDIS_CLUSTER_NODES takes. */
   nodes: string;
+  ports: number[];
+  /** Kills one node at once (SIGKILL), as a crash would. */
+  kill(port: number): Promise<void>;
+  /** Starts a killed node again on its port, with its cluster config: it rejoins (as a replica, once failed over). */
+  revive(port: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -44,7 +49,12 @@ export async function startOwnedRedisCluster(): Promise<OwnedRedisCluster> {
     const created = nodes.cli(['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes']);
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     await waitForClusterOk(ports);
-    return { nodes: addresses.join(','), destroy };
+    const revive = async (port: number) => {
+      nodes.start(ports.indexOf(port));
+      await waitForRedis(port, 30_000);
+      await waitForClusterOk(ports);
+    };
+    return { nodes: addresses.join(','), ports, kill: (port) => nodes.kill(ports.indexOf(port)), revive, destroy };
   } catch (err) {
     await destroy();
     throw err;
@@ -63,19 +73,30 @@ async function distinctFreePorts(count: number): Promise<number[]> {
 
 interface Nodes {
   cli(args: string[]): { status: number | null; stdout: string; stderr: string };
+  kill(index: number): Promise<void>;
+  start(index: number): void;
   stop(): Promise<void>;
 }
 
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 function processNodes(ports: number[], dir: string): Nodes {
-  const children: ChildProcess[] = ports.map((port) => spawn('redis-server', nodeArgs(port, dir), { stdio: 'ignore' }));
+  const spawnNode = (port: number) => spawn('redis-server', nodeArgs(port, dir), { stdio: 'ignore' });
+  const children: ChildProcess[] = ports.map(spawnNode);
   return {
+    start: (index) => {
+      children[index] = spawnNode(ports[index]!);
+    },
     cli: (args) => spawnSync('redis-cli', args, { encoding: 'utf8', timeout: 60_000 }),
+    kill: (index) => killed(children[index]!),
     stop: async () => {
-      await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      })));
+      await Promise.all(children.map(killed));
     },
   };
 }
@@ -91,30 +112,47 @@ function dockerNodes(ports: number[]): Nodes {
   });
   return {
     cli: (args) => docker('exec', names[0]!, 'redis-cli', ...args),
+    kill: async (index) => {
+      docker('kill', names[index]!);
+    },
+    start: (index) => {
+      docker('start', names[index]!);
+    },
     stop: async () => {
       docker('rm', '-f', ...names);
     },
   };
 }
 
-/** Until every node says cluster_state:ok and knows all six nodes. */
+/**
+ * Until the cluster is steady: every node says cluster_state:ok and knows all six, and each node sees three
+ * shards holding slots, each with its primary and one replica, both online.
+ */
 async function waitForClusterOk(ports: number[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const states = await Promise.all(ports.map(async (port) => {
-      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
-      try {
-        await client.connect();
-        const info = String(await client.call('CLUSTER', 'INFO'));
-        return /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${NODES}\\b`).test(info);
-      } catch {
-        return false;
-      } finally {
-        client.disconnect();
-      }
-    }));
+    const states = await Promise.all(ports.map((port) => nodeIsSteady(port)));
     if (states.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`the test Redis Cluster did not reach cluster_state:ok within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`the test Redis Cluster did not become steady within ${timeoutMs} ms`);
     await sleep(200);
+  }
+}
+
+async function nodeIsSteady(port: number): Promise<boolean> {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    const info = String(await client.call('CLUSTER', 'INFO'));
+    if (!/cluster_state:ok/.test(info) || !new RegExp(`cluster_known_nodes:${NODES}\\b`).test(info)) return false;
+    const shards = (await client.call('CLUSTER', 'SHARDS')) as unknown[][];
+    const healthy = shards.filter((shard) => {
+      const nodes = shard[shard.indexOf('nodes') + 1] as unknown[][];
+      return nodes.length === 2 && nodes.every((node) => node[node.indexOf('health') + 1] === 'online');
+    });
+    return healthy.length === NODES / 2;
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
   }
 }
