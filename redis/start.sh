@@ -4,8 +4,9 @@
 # config file (Sentinel as it learns, Redis when Sentinel changes its role after a failover), so the file
 # must be writable and must survive a restart; the repository's files are mounted read-only.
 #
-#   start.sh server   /usr/local/etc/redis/primary.conf  [redis-server options...]
-#   start.sh sentinel /usr/local/etc/redis/sentinel.conf [redis-server options...]
+#   start.sh server       /usr/local/etc/redis/primary.conf      [redis-server options...]
+#   start.sh cluster-node /usr/local/etc/redis/cluster-node.conf [redis-server options...]
+#   start.sh sentinel     /usr/local/etc/redis/sentinel.conf     [redis-server options...]
 #
 # REDIS_PASSWORD (required) becomes requirepass and masterauth, and Sentinel's auth-pass: the default user,
 # for replication, Sentinel and operators. REDIS_APP_PASSWORD (required) is the password of the apps' own
@@ -26,7 +27,35 @@ acl_rules() {
   sed -e 's/#.*//' "$1"
 }
 
+# A restarted container may get another address from Docker. nodes.conf remembers each node by address and
+# name (`id ip:port@bus,name …`): point every entry whose name resolves now at its current address, so this
+# node finds its peers (and they it) after all of them restarted.
+refresh_node_addresses() {
+  [ -f "$1" ] || return 0
+  while read -r id address rest; do
+    case "$address" in
+      *,*)
+        name="${address#*,}"
+        ip="$(getent hosts "${name%%,*}" | awk '{ print $1; exit }' || true)"
+        [ -z "$ip" ] || address="$ip:${address#*:}"
+        ;;
+    esac
+    printf '%s %s %s\n' "$id" "$address" "$rest"
+  done <"$1" >"$1.new"
+  mv "$1.new" "$1"
+}
+
 case "$mode" in
+  cluster-node)
+    conf=/data/redis.conf
+    cat "$etc/redis.conf" "$template" >"$conf.new"
+    mv "$conf.new" "$conf"
+    refresh_node_addresses /data/nodes.conf
+    # shellcheck disable=SC2046  # one argument per rule
+    exec redis-server "$conf" --cluster-announce-hostname "$(hostname)" \
+      --requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD" \
+      --user "$app_user" $(acl_rules "$etc/session-app.acl") on ">$REDIS_APP_PASSWORD" "$@"
+    ;;
   server)
     conf=/data/redis.conf
     # The role belongs to Sentinel once the cluster runs: keep the replicaof line it last had Redis write
@@ -60,7 +89,7 @@ case "$mode" in
       --user "$app_user" $(acl_rules "$etc/session-app.sentinel.acl") on ">$REDIS_APP_PASSWORD" "$@"
     ;;
   *)
-    echo "usage: start.sh server|sentinel TEMPLATE [options]" >&2
+    echo "usage: start.sh server|cluster-node|sentinel TEMPLATE [options]" >&2
     exit 64
     ;;
 esac

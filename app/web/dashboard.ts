@@ -1,6 +1,6 @@
 import { Api, type ApiResult } from './api.js';
 import { RECENT_MS, RequestStrip, swatch } from './strip.js';
-import type { ApiError, CartItem, ClusterView, DeviceSession, LoginResult, SessionView } from './types.js';
+import type { ApiError, CartItem, ClusterView, DeviceSession, LoginResult, RedisClusterView, SessionView } from './types.js';
 
 const POLL_MS = 1000;
 const MAX_BACKOFF_MS = 8000;
@@ -59,6 +59,9 @@ const ui = {
   redisReplicas: byId<HTMLUListElement>('redis-replicas'),
   sentinelPrimary: byId('sentinel-primary'),
   redisAof: byId('redis-aof'),
+  clusterShardsFacts: byId('cluster-shards-facts'),
+  clusterShards: byId<HTMLUListElement>('cluster-shards'),
+  sessionSlot: byId('session-slot'),
   clusterSessions: byId('cluster-sessions'),
 };
 
@@ -353,6 +356,11 @@ function renderCluster(view: ClusterView): void {
   ui.clusterSessions.textContent = view.store === 'memory' ? `${view.sessions} on this instance` : `${view.sessions} in Redis`;
   const redis = view.redis;
   ui.clusterRedis.hidden = !redis;
+  ui.clusterShardsFacts.hidden = !view.redisCluster;
+  if (view.redisCluster) {
+    renderRedisCluster(view.redisCluster);
+    return;
+  }
   if (!redis) {
     ui.clusterStore.textContent = 'memory: this instance only (no other instance can see its sessions)';
     return;
@@ -370,6 +378,18 @@ function renderCluster(view: ClusterView): void {
     ? (view.sentinel.primary ?? 'no Sentinel answered') + (view.sentinel.answeredBy ? ` (asked ${view.sentinel.answeredBy})` : '')
     : 'no Sentinel configured';
   ui.redisAof.textContent = redis.aof.enabled ? `on (last write: ${redis.aof.lastWrite ?? 'unknown'})` : 'off';
+}
+
+function renderRedisCluster(cluster: RedisClusterView): void {
+  ui.clusterStore.textContent = `Redis Cluster, ${cluster.shards.length} primaries (cluster state: ${cluster.state})`;
+  ui.clusterShards.replaceChildren(...cluster.shards.map((shard) => {
+    const slots = shard.slots.map(([from, to]) => `${from}–${to}`).join(', ');
+    const replicas = shard.replicas.map((r) => `${r.address} (${r.health})`).join(', ') || 'no replica';
+    return listItem(`${shard.primary ?? 'no primary'}: slots ${slots}; replicas ${replicas}`);
+  }));
+  ui.sessionSlot.textContent = cluster.thisSession
+    ? `slot ${cluster.thisSession.slot}, held by ${cluster.thisSession.primary ?? 'no primary right now'}`
+    : 'no session';
 }
 
 function listItem(text: string): HTMLLIElement {
