@@ -4,6 +4,7 @@ import { sleep } from '../../toolkit/time';
 import { DEMO_USERS, TestClient } from '../helpers/client';
 import { TEST_KEYS, startInstance, type TestInstance } from '../helpers/instance';
 import { startOwnedRedisCluster, type OwnedRedisCluster } from '../helpers/redis-cluster';
+import { clickUntilStopped } from '../helpers/clicks';
 import { reportFigures } from '../helpers/stack';
 
 /*
@@ -136,7 +137,7 @@ describe('the session store on a Redis Cluster', () => {
     const clients = users.map(() => new TestClient());
     await Promise.all(clients.map((client, i) => client.login(app, users[i]!)));
     const primaryPort = await primaryPortOf(sessionKey(clients[0]!.sessionId()));
-    const clicks = clickUntilStopped(clients);
+    const clicks = clickUntilStopped(clients, app);
 
     await sleep(1000);
     const killedAt = Date.now();
@@ -169,29 +170,4 @@ async function primaryPortOf(key: string): Promise<number> {
   const slot = Number(await admin.call('CLUSTER', 'KEYSLOT', key));
   const slots = (await admin.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
   return slots.find(([from, to]) => slot >= from && slot <= to)![2][1];
-}
-
-/** Each client clicks POST /api/visits every 20 ms; stop() ends it and gives each client's last acknowledged count. */
-function clickUntilStopped(clients: TestClient[]) {
-  const acknowledged = clients.map(() => 0);
-  let [requests, failed, lastFailureAt, running] = [0, 0, 0, true];
-  const loops = clients.map(async (client, i) => {
-    while (running) {
-      const res = await client.post(app, '/api/visits');
-      requests += 1;
-      if (res.status === 200) acknowledged[i] = res.body.visits;
-      else [failed, lastFailureAt] = [failed + 1, Date.now()];
-      await sleep(20);
-    }
-  });
-  return {
-    requests: () => requests,
-    failed: () => failed,
-    lastFailureAt: () => lastFailureAt,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return acknowledged;
-    },
-  };
 }
