@@ -12,8 +12,9 @@ import { fail, sleep } from 'k6';
 import { Gauge } from 'k6/metrics';
 import { RESULTS_DIR, TARGETS, USERS, envNumber, type Target } from '../lib/config.ts';
 import { checkTarget } from '../lib/setup.ts';
+import type { BenchVariant } from '../lib/variants.ts';
 
-export type BenchVariant = 'baseline' | 'sticky' | 'redis';
+export type { BenchVariant };
 
 export const VARIANT = (__ENV.BENCH_VARIANT || 'redis') as BenchVariant;
 if (!['baseline', 'sticky', 'redis'].includes(VARIANT)) fail(`BENCH_VARIANT must be baseline, sticky or redis, not "${VARIANT}"`);

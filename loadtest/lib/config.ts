@@ -1,7 +1,9 @@
 // Where the scripts point and with what, from `__ENV` (k6 -e NAME=value, or the environment) with local
 // defaults: the compose stack's published ports on the loopback interface.
 
-export type Variant = 'redis' | 'sticky';
+import type { Variant } from './variants.ts';
+
+export type { Variant };
 
 export interface Target {
   variant: Variant;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { machineSection, type RunFacts } from './run-facts.ts';
+import type { Variant } from '../lib/variants.ts';
 import { esc, legend, niceScale, svgDocument, yGrid } from './svg-chart.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
@@ -22,7 +23,6 @@ if (!runDir || !args.out) {
 }
 const out = args.out;
 
-type Variant = 'redis' | 'sticky';
 const VARIANTS: Variant[] = ['redis', 'sticky'];
 const LABEL: Record<Variant, string> = { redis: 'Redis (shared store, round robin)', sticky: 'sticky (memory store, pinned)' };
 const COLOR: Record<Variant, string> = { redis: '#c92a2a', sticky: '#1971c2' };

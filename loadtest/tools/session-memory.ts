@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { Cookie, type SessionData } from 'express-session';
 import Redis from 'ioredis';
 import { loadConfig } from '../../app/src/config';
-import { sessionCookieOptions } from '../../app/src/session/lifecycle';
+import { sessionCookieOptions } from '../../app/src/session/cookie';
+import { ceilToSecond } from '../../app/src/session/expiry';
 import { SESSION_PREFIX, SessionKeys, newSessionId } from '../../app/src/session/keys';
 import { RedisSessionStore } from '../../app/src/session/redis-store';
 import { DEMO_USER_IDS } from '../../app/src/users';
@@ -40,7 +41,6 @@ export interface SessionMemory {
   sample: string;
 }
 
-const ceilToSecond = (ms: number) => Math.ceil(ms / 1000) * 1000;
 /** Key names as the app makes them; the secret only picks the tags, not their size. */
 const KEYS = new SessionKeys('session-memory-measurement');
 

@@ -9,9 +9,6 @@ import { newSessionId, type SessionKeys } from './keys';
 import { enforcePolicy } from './policy';
 import type { EndReason, LiveSession, SessionDeps } from './types';
 
-// loadtest/tools/session-memory.ts (and through it test/integration/efficiency.test.ts) imports it from here.
-export { sessionCookieOptions } from './cookie';
-
 /** Forgets the request's session so express-session neither saves nor touches it at the end. */
 export function detachSession(req: Request): void {
   (req as { session?: unknown }).session = undefined;

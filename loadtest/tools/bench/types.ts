@@ -1,6 +1,9 @@
 // The benchmark's shapes: what k6 and the probes hand over, and the figures bench-run.ts writes (<out>.json).
 
-export type Variant = 'baseline' | 'sticky' | 'redis';
+import type { BenchVariant } from '../../lib/variants.ts';
+
+/** The benchmark's variant: the baseline, sticky or redis. */
+export type Variant = BenchVariant;
 
 export interface CpuReading {
   at: number;
