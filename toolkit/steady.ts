@@ -61,9 +61,15 @@ async function unsteadiness(compose: Compose, target: StackInfo): Promise<string
 async function rotationProblems(url: string, instances: string[]): Promise<string[]> {
   const seen: string[] = [];
   for (let i = 0; i < instances.length * 2; i++) {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) }).catch((err: Error) => err);
-    if (res instanceof Error) return [`${url}: ${res.message}`];
-    await res.arrayBuffer();
+    let res: Response;
+    try {
+      res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3000) });
+      await res.arrayBuffer();
+    } catch (err) {
+      // Refused or timed out: "not yet". (Not `instanceof Error`: under jest, fetch's DOMException comes from
+      // another realm and fails that test, as CI run 16 saw.)
+      return [`${url}: ${(err as { message?: string }).message ?? String(err)}`];
+    }
     if (res.status !== 200) return [`${url}/readyz answered ${res.status} (${res.headers.get('x-served-by') ?? '?'})`];
     seen.push(res.headers.get('x-served-by') ?? '?');
   }
