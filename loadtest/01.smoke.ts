@@ -1,7 +1,8 @@
-// 01 · smoke: a few users walk the whole HTTP contract against one variant (TARGET=redis|sticky) for 20 s.
+// 01 · smoke: a few users walk the whole HTTP contract against one variant (TARGET=redis|sticky|cluster) for 20 s.
 // Every check must pass and no request may fail; anything else means the cluster is not fit to be measured.
 //   k6 run loadtest/01.smoke.ts                      # http://127.0.0.1:8080
 //   k6 run -e TARGET=sticky loadtest/01.smoke.ts     # http://127.0.0.1:8081
+//   k6 run -e TARGET=cluster loadtest/01.smoke.ts    # http://127.0.0.1:8082 (the redis-cluster profile)
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 import exec from 'k6/execution';

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The benchmark (docs/benchmarks.md): sticky vs Redis vs a no-session baseline, in one run, on a compose
-# project of its own. Maximum sustainable rates, latency at equal load, CPU-seconds per 1000 requests,
+# The benchmark (docs/benchmarks.md): sticky vs Redis (Sentinel mode) vs Redis Cluster vs a no-session
+# baseline, in one run, on a compose project of its own (the default, sticky and redis-cluster profiles). Maximum sustainable rates, latency at equal load, CPU-seconds per 1000 requests,
 # Redis commands per request, nginx's upstream keep-alive reuse, and the Redis variant on 1, 2, 3 apps.
 #
 #   npm run bench                       # full run, 35 to 45 min; writes docs/reports/bench-<date>.{md,svg,json}
 #   npm run bench:ci                    # BENCH_SHORT=1: ~3 min, no baseline ramp, no scaling; the report goes
 #                                       # to .artifacts/bench/<time>-short/; fails when a read costs > 1.05
-#                                       # Redis commands
-#   SC_BENCH_PROJECT=scbench HTTP_PORT=18580 STICKY_HTTP_PORT=18581 bash loadtest/bench.sh
-#                                       # reuse a running project (both profiles up); left running
+#                                       # Redis commands in either store mode
+#   SC_BENCH_PROJECT=scbench HTTP_PORT=18580 STICKY_HTTP_PORT=18581 REDIS_CLUSTER_HTTP_PORT=18582 bash loadtest/bench.sh
+#                                       # reuse a running project (all three profiles up); left running
 #
 # Otherwise it brings up its own project (scbench, or scbench-ci for the short run) on free loopback ports
 # with --build, and removes it (down -v) at the end. The phases, the measurements and the report:
@@ -36,7 +36,7 @@ k6_runner_ready
 
 # Request logs at info would measure pino and Docker's log driver as much as the session store.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
-stack_up "${SC_BENCH_PROJECT:-}" "scbench${short:+-ci}" .artifacts/bench-compose-up.log
+stack_up "${SC_BENCH_PROJECT:-}" "scbench${short:+-ci}" .artifacts/bench-compose-up.log redis-cluster
 
 step "phases"
 node_modules/.bin/tsx loadtest/tools/bench-run.ts --project "$COMPOSE_PROJECT_NAME" ${args[@]+"${args[@]}"}

@@ -10,7 +10,10 @@
 #
 # Environment:
 #   BASE_URL, STICKY_URL   the two nginx (default http://127.0.0.1:8080 and :8081, the compose defaults)
-#   TARGET                 redis (default) or sticky: the variant smoke, continuity and chaos run against
+#   CLUSTER_URL            the redis-cluster profile's nginx-cluster (default http://127.0.0.1:8082)
+#   TARGET                 redis (default), sticky or cluster: the variant smoke, continuity and chaos run
+#                          against (cluster: smoke and continuity, with the redis-cluster profile up; the
+#                          chaos schedules break the default profile's services)
 #   CHAOS                  the chaos schedule (loadtest/lib/chaos-schedules.ts): chaos → apps | redis,
 #                          compare → compare | compare-ci
 #   COMPOSE_PROJECT_NAME   the compose project the chaos driver breaks (default: this folder's name, as compose)

@@ -9,3 +9,8 @@ export const REDIS_SERVICES = [...REDIS_NODES, ...SENTINEL_SERVICES];
 export const REDIS_VARIANT_SERVICES = [...REDIS_SERVICES, ...APP_SERVICES, 'nginx'];
 /** Both variants: the default profile and `sticky`. */
 export const ALL_SERVICES = [...REDIS_VARIANT_SERVICES, ...STICKY_SERVICES, 'nginx-sticky'];
+
+/** The redis-cluster profile: a Redis Cluster of six nodes (three primaries, three replicas), its apps and nginx. */
+export const CLUSTER_NODES = ['redis-node-1', 'redis-node-2', 'redis-node-3', 'redis-node-4', 'redis-node-5', 'redis-node-6'];
+export const CLUSTER_APP_SERVICES = ['cluster-app-1', 'cluster-app-2', 'cluster-app-3'];
+export const CLUSTER_VARIANT_SERVICES = [...CLUSTER_NODES, ...CLUSTER_APP_SERVICES, 'nginx-cluster'];

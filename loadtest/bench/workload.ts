@@ -1,7 +1,7 @@
 // The benchmark's workload (docs/benchmarks.md), shared by 01.ramp and 02.steady. One iteration = one
 // request, so iterations/s = requests/s:
-//   redis, sticky   GET /api/session (an authenticated read), and every WRITE_EVERY-th iteration instead a
-//                   POST /api/visits with the session's CSRF token (an atomic write): 90 % reads by default
+//   redis, sticky,  GET /api/session (an authenticated read), and every WRITE_EVERY-th iteration instead a
+//   cluster         POST /api/visits with the session's CSRF token (an atomic write): 90 % reads by default
 //   baseline        GET /api/ping through the Redis variant's nginx and apps: no session, no store
 // setup() logs SESSIONS users in (alice, bob, carol in turn); each VU then uses one of those sessions, so
 // the run measures reads and writes, not scrypt. The cookies go with each request (params.cookies): k6's
@@ -17,10 +17,10 @@ import type { BenchVariant } from '../lib/variants.ts';
 export type { BenchVariant };
 
 export const VARIANT = (__ENV.BENCH_VARIANT || 'redis') as BenchVariant;
-if (!['baseline', 'sticky', 'redis'].includes(VARIANT)) fail(`BENCH_VARIANT must be baseline, sticky or redis, not "${VARIANT}"`);
+if (!['baseline', 'sticky', 'redis', 'cluster'].includes(VARIANT)) fail(`BENCH_VARIANT must be baseline, sticky, redis or cluster, not "${VARIANT}"`);
 
 /** The nginx the variant is measured through: the baseline shares the Redis variant's. */
-export const TARGET: Target = VARIANT === 'sticky' ? TARGETS.sticky : TARGETS.redis;
+export const TARGET: Target = VARIANT === 'baseline' ? TARGETS.redis : TARGETS[VARIANT];
 
 /** Every WRITE_EVERY-th iteration is a POST /api/visits; 0 = reads only (the Redis-commands-per-read check). */
 const WRITE_EVERY = __ENV.WRITE_EVERY === '0' ? 0 : envNumber('WRITE_EVERY', 10);

@@ -27,12 +27,18 @@ export const TARGETS: Record<Variant, Target> = {
     instances: ['sticky-1', 'sticky-2', 'sticky-3'],
     cookieName: 'sc.sticky.sid',
   },
+  cluster: {
+    variant: 'cluster',
+    url: __ENV.CLUSTER_URL || 'http://127.0.0.1:8082',
+    instances: ['cluster-app-1', 'cluster-app-2', 'cluster-app-3'],
+    cookieName: 'sc.cluster.sid',
+  },
 };
 
-/** The variant a single-target script (smoke, continuity, chaos) runs against: TARGET=redis|sticky. */
+/** The variant a single-target script (smoke, continuity, chaos) runs against: TARGET=redis|sticky|cluster. */
 export function selectedTarget(): Target {
   const name = __ENV.TARGET || 'redis';
-  if (name !== 'redis' && name !== 'sticky') throw new Error(`TARGET must be redis or sticky, not "${name}"`);
+  if (name !== 'redis' && name !== 'sticky' && name !== 'cluster') throw new Error(`TARGET must be redis, sticky or cluster, not "${name}"`);
   return TARGETS[name];
 }
 

@@ -28,38 +28,47 @@ k6_runner_ready() {
   fi
 }
 
-# stack_up REUSE_PROJECT FRESH_PROJECT UP_LOG: the compose project the caller measures, both profiles (redis,
-# sticky) up and both nginx answering, with COMPOSE_PROJECT_NAME, HTTP_PORT and STICKY_HTTP_PORT exported.
-# REUSE_PROJECT non-empty: that running project, whose ports HTTP_PORT and STICKY_HTTP_PORT must name; it is
-# left running. Otherwise FRESH_PROJECT, brought up with --build on free loopback ports (docker-compose's
-# output to UP_LOG) and removed with its volumes when the caller exits.
+# stack_up REUSE_PROJECT FRESH_PROJECT UP_LOG [redis-cluster]: the compose project the caller measures, both
+# profiles (redis, sticky) up — and the redis-cluster profile with that fourth argument — and every nginx
+# answering, with COMPOSE_PROJECT_NAME, HTTP_PORT, STICKY_HTTP_PORT (and REDIS_CLUSTER_HTTP_PORT) exported.
+# REUSE_PROJECT non-empty: that running project, whose ports those variables must name; it is left running.
+# Otherwise FRESH_PROJECT, brought up with --build on free loopback ports (compose's output to UP_LOG) and
+# removed with its volumes when the caller exits.
 stack_up() {
-  local reuse="$1" fresh="$2" up_log="$3"
+  local reuse="$1" fresh="$2" up_log="$3" cluster="${4:-}"
+  local profiles=(--profile sticky) ports_var=(HTTP_PORT STICKY_HTTP_PORT)
+  if [[ "$cluster" == redis-cluster ]]; then profiles+=(--profile redis-cluster); ports_var+=(REDIS_CLUSTER_HTTP_PORT); fi
+  local var
   if [[ -n "$reuse" ]]; then
-    : "${HTTP_PORT:?reusing $reuse needs its HTTP_PORT}" "${STICKY_HTTP_PORT:?and its STICKY_HTTP_PORT}"
-    export COMPOSE_PROJECT_NAME="$reuse" HTTP_PORT STICKY_HTTP_PORT
-    step "reusing compose project $COMPOSE_PROJECT_NAME (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
+    for var in "${ports_var[@]}"; do
+      [[ -n "${!var:-}" ]] || { echo "reusing $reuse needs its $var" >&2; exit 1; }
+      export "${var?}"
+    done
+    export COMPOSE_PROJECT_NAME="$reuse"
+    step "reusing compose project $COMPOSE_PROJECT_NAME ($(for var in "${ports_var[@]}"; do printf '127.0.0.1:%s ' "${!var}"; done))"
   else
     export COMPOSE_PROJECT_NAME="$fresh"
-    HTTP_PORT="$(free_port)"
-    STICKY_HTTP_PORT="$(free_port)"
-    export HTTP_PORT STICKY_HTTP_PORT
-    step "compose project $COMPOSE_PROJECT_NAME up (127.0.0.1:$HTTP_PORT, :$STICKY_HTTP_PORT)"
+    for var in "${ports_var[@]}"; do
+      printf -v "$var" '%s' "$(free_port)"
+      export "${var?}"
+    done
+    step "compose project $COMPOSE_PROJECT_NAME up ($(for var in "${ports_var[@]}"; do printf '127.0.0.1:%s ' "${!var}"; done))"
     mkdir -p "$(dirname "$up_log")"
-    compose --profile sticky down -v --remove-orphans >/dev/null 2>&1 || true
-    trap 'step "compose project $COMPOSE_PROJECT_NAME down"; compose --profile sticky --profile loadtest down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
-    compose --profile sticky up -d --build >"$up_log" 2>&1 || {
+    sc_profiles=("${profiles[@]}")
+    compose "${sc_profiles[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+    trap 'step "compose project $COMPOSE_PROJECT_NAME down"; compose "${sc_profiles[@]}" --profile loadtest down -v --remove-orphans >/dev/null 2>&1 || true' EXIT
+    compose "${profiles[@]}" up -d --build >"$up_log" 2>&1 || {
       tail -n 40 "$up_log" >&2
       exit 1
     }
   fi
 
-  # Both nginx answer and reach an app (up -d has waited for the apps' healthchecks; nginx's own is later).
-  local port deadline
-  for port in "$HTTP_PORT" "$STICKY_HTTP_PORT"; do
+  # Every nginx answers and reaches an app (up -d has waited for the apps' healthchecks; nginx's own is later).
+  local deadline
+  for var in "${ports_var[@]}"; do
     deadline=$((SECONDS + 120))
-    until curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz"; do
-      ((SECONDS < deadline)) || { echo "127.0.0.1:$port/healthz did not answer within 120 s" >&2; exit 1; }
+    until curl -fsS -o /dev/null "http://127.0.0.1:${!var}/healthz"; do
+      ((SECONDS < deadline)) || { echo "127.0.0.1:${!var}/healthz did not answer within 120 s" >&2; exit 1; }
       sleep 1
     done
   done

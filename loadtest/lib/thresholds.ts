@@ -1,7 +1,7 @@
 // Pass/fail goals. Two kinds: the cluster's promises (docs/loadtest.md) and latency bounds taken from a
 // measured baseline, never from a wish.
 import type { Options } from 'k6/options';
-import type { Target } from './config.ts';
+import type { Target, Variant } from './config.ts';
 
 type Thresholds = NonNullable<Options['thresholds']>;
 
@@ -9,9 +9,10 @@ type Thresholds = NonNullable<Options['thresholds']>;
  * The baseline: per variant, the median of the runs of 02.continuity (constant shape: 15 iterations/s =
  * 30 requests/s, 30 users, 1 min) on the reference machine that docs/loadtest.md#baseline gives, with the
  * runs' figures and the machine. Requests tagged kind=api only (everything but login, which is slow on
- * purpose: scrypt). When re-measured, the two change together.
+ * purpose: scrypt). When re-measured, the two change together. The Redis Cluster variant has no measured
+ * baseline yet, so no latency bound: its runs check what it promises, not a guess at its speed.
  */
-export const BASELINE = {
+export const BASELINE: Partial<Record<Variant, { p95Ms: number; p99Ms: number }>> = {
   redis: { p95Ms: 56, p99Ms: 110 },
   sticky: { p95Ms: 35, p99Ms: 160 },
 };
@@ -27,6 +28,7 @@ const bound = (ms: number) => Math.ceil((ms * FACTOR) / 10) * 10;
 
 export function latency(target: Target, { chaos = false } = {}): Thresholds {
   const base = BASELINE[target.variant];
+  if (!base) return {};
   const conditions = [`p(95)<${bound(base.p95Ms)}`];
   if (!chaos) conditions.push(`p(99)<${bound(base.p99Ms)}`);
   return { [`http_req_duration{variant:${target.variant},kind:api}`]: conditions };

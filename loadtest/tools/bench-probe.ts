@@ -1,5 +1,5 @@
 // What the benchmark reads around each k6 phase (tools/bench-run.ts): the CPU time of every container, the
-// machine's and k6's; the Redis primary's INFO commandstats; the apps' own counters (/metrics).
+// machine's and k6's; the Redis primaries' INFO commandstats; the apps' own counters (/metrics).
 // CPU comes from the host's cgroup files, read in microseconds with no process started, so the reading
 // itself costs nothing inside the window; `docker exec` is used only when those files are not visible
 // (docker exec runs inside the container's cgroup and would count itself).
@@ -83,6 +83,22 @@ export function commandStats(redisContainer: string): Record<string, number> {
   const calls: Record<string, number> = {};
   for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
   return calls;
+}
+
+/**
+ * The commandstats of several primaries (a Redis Cluster's), added up per command. Only primaries: a
+ * replica's commandstats count the writes it applies from the replication stream, which would count each
+ * write twice.
+ */
+export function summedCommandStats(redisContainers: string[]): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const id of redisContainers) for (const [name, n] of Object.entries(commandStats(id))) calls[name] = (calls[name] ?? 0) + n;
+  return calls;
+}
+
+/** Whether a Redis node is a primary right now (INFO replication's role). */
+export function isPrimary(redisContainer: string): boolean {
+  return /^role:master\b/m.test(docker('exec', redisContainer, 'redis-cli', 'INFO', 'replication'));
 }
 
 // ---- the apps' counters ------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import type { BenchResults, RampResult, RampRound, RampStep, SteadyResult } from
 const LABEL: Record<string, string> = {
   baseline: 'no-session baseline',
   sticky: 'sticky (memory store)',
-  redis: 'Redis (shared store)',
+  redis: 'Redis (shared store, Sentinel)',
+  cluster: 'Redis Cluster (shared store, 3 shards)',
   'redis-2-apps': 'Redis, 2 apps',
   'redis-1-app': 'Redis, 1 app',
 };
@@ -18,9 +19,12 @@ const COLOR: Record<string, string> = {
   baseline: '#868e96',
   sticky: '#1971c2',
   redis: '#c92a2a',
+  cluster: '#862e9c',
   'redis-2-apps': '#e8590c',
   'redis-1-app': '#f59f00',
 };
+/** The equal-load phases the CPU chart draws, in its order. */
+const VARIANTS = ['sticky', 'redis', 'cluster', 'baseline'];
 const PART_COLOR = { nginx: '#74c0fc', apps: '#4263eb', redis: '#c92a2a' };
 
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -110,7 +114,7 @@ function chart(results: BenchResults): string {
     note: r.sustainable === null ? 'none' : `${r.censored ? '≥ ' : ''}${r.sustainable}/s`,
   }));
   const cpuTop = ratesTop + rates.length * 22 + 48;
-  const phases = ['sticky', 'redis', 'baseline'].map((v) => equalLoadPhase(results, v)).filter((p): p is SteadyResult => !!p);
+  const phases = VARIANTS.map((v) => equalLoadPhase(results, v)).filter((p): p is SteadyResult => !!p);
   const cpu = phases.map((p) => {
     const per = (x: number) => (p.requests ? (x / p.requests) * 1000 : 0);
     return {
@@ -133,7 +137,7 @@ function chart(results: BenchResults): string {
     80,
   );
   const rounds = results.settings.rounds ?? 1;
-  const heading = `session-cluster benchmark, ${results.startedAt.slice(0, 10)} (${results.mode} run${rounds > 1 ? `, best of ${rounds} rounds` : ''}): sticky vs Redis vs no session`;
+  const heading = `session-cluster benchmark, ${results.startedAt.slice(0, 10)} (${results.mode} run${rounds > 1 ? `, best of ${rounds} rounds` : ''}): sticky vs Redis vs Redis Cluster vs no session`;
   const body = [
     keys,
     latencyPanel(results, latencyTop, latencyH),
@@ -148,7 +152,7 @@ function chart(results: BenchResults): string {
 
 /** The equal-load phase a column shows: a variant's best round, or the reads-only phase. */
 function phaseOf(results: BenchResults, variant: string): SteadyResult | undefined {
-  return variant === 'redis-reads' ? results.equalLoad.phases.find((p) => p.name === variant) : equalLoadPhase(results, variant);
+  return variant.endsWith('-reads') ? results.equalLoad.phases.find((p) => p.name === variant) : equalLoadPhase(results, variant);
 }
 
 const rampOf = (results: BenchResults, name: string) => results.ramps.find((r) => r.name === name);
@@ -213,18 +217,20 @@ function resultsSection(results: BenchResults): string[] {
   const rate = results.equalLoad.rate;
   const redis = phaseOf(results, 'redis');
   const c = cells(results);
-  const row = (label: string, cell: (name: string) => string) => `| ${label} | ${['baseline', 'sticky', 'redis'].map(cell).join(' | ')} |`;
+  // Reports from before the cluster variant have no cluster column.
+  const columns = ['baseline', 'sticky', 'redis', 'cluster'].filter((v) => v !== 'cluster' || rampOf(results, v) || phaseOf(results, v));
+  const row = (label: string, cell: (name: string) => string) => `| ${label} | ${columns.map(cell).join(' | ')} |`;
   return [
     `# session-cluster benchmark — ${results.startedAt.slice(0, 10)} (${results.mode} run)`,
     '',
     `\`npm run bench${results.mode === 'short' ? ':ci' : ''}\` (loadtest/bench.sh), ${Math.round(results.durationS / 60)} min; the method: [docs/benchmarks.md](../benchmarks.md). ` +
-      (rounds > 1 ? `Every ramp and equal-load phase ran ${rounds} times (sticky and Redis alternating); each figure is the best round's. ` : '') +
+      (rounds > 1 ? `Every ramp and equal-load phase ran ${rounds} times (the variants alternating); each figure is the best round's. ` : '') +
       `Workload: one request per iteration — ${redis?.mix ?? '?'} over ${st.sessions} sessions logged in by \`setup()\` (alice, bob, carol in turn), ${st.vus} VUs; ` +
       `the baseline sends \`GET /api/ping\` (no session middleware, no store) through the same nginx and apps. ` +
       `k6 ${st.runner === 'docker' ? "in the compose project's `loadtest` profile, on the `front` network (k6 → nginx, no docker-proxy hop)" : 'on the host against the loopback ports'}; app log level \`${st.logLevel}\`.`,
     '',
-    `| | ${LABEL.baseline} | ${LABEL.sticky} | ${LABEL.redis} |`,
-    '|---|---|---|---|',
+    `| | ${columns.map((v) => LABEL[v]).join(' | ')} |`,
+    `|---|${columns.map(() => '---|').join('')}`,
     row('maximum sustainable rate¹', c.sustainable!),
     row(`p50 / p95 / p99 at ${rate} req/s²`, c.latency!),
     row(`failed / dropped at ${rate} req/s`, c.failed!),
@@ -236,9 +242,9 @@ function resultsSection(results: BenchResults): string[] {
     `¹ The highest step of a ramping-arrival-rate staircase (\`loadtest/bench/01.ramp.ts\`; ${st.plan.fine ? 'a coarse pass, then a fine one from just below the knee' : 'one coarse pass'}) with no dropped iteration (≤ ${st.edgeTolerance} short of rate × hold, the step's edges), ` +
       `failed requests ≤ ${pct(st.maxFailed)} and **p95 ≤ ${st.p95BoundMs} ms**. ` +
       `² Every variant at the same rate, 50 % of the sticky maximum, for ${redis?.durationS ?? '?'} s (\`02.steady.ts\`)${rounds > 1 ? '; the round with the lowest p95, whose CPU, commands and reuse the rows below give' : ''}. ` +
-      `³ CPU time of the variant's containers over the load (${st.cpuSource}): nginx + the three apps, + redis-primary and redis-replica for the Redis variant and the baseline; the Sentinels, k6 and the machine's other work are listed below, not summed. ` +
+      `³ CPU time of the variant's containers over the load (${st.cpuSource}): nginx + the three apps, + redis-primary and redis-replica for the Redis variant and the baseline, + the six redis-node containers for Redis Cluster; the Sentinels, k6 and the machine's other work are listed below, not summed. ` +
       `Net of each container's idle rate — measured while the other variant was under load: Docker's healthcheck starts a node process in every app every 3 s, Sentinel pings Redis — so the figure is what the requests cost; "with idle" keeps it. ` +
-      `⁴ Delta of the primary's INFO commandstats over k6's request count, without what Sentinel, the replica and the probe send (ping, info, publish, replconf, auth, client…); commandstats also counts the commands a Lua script runs. ` +
+      `⁴ Delta of the primary's INFO commandstats (Redis Cluster: the three primaries', added up) over k6's request count, without what Sentinel, the replica, the probe and the cluster clients' slot-map refreshes send (ping, info, publish, replconf, auth, client…, cluster…); commandstats also counts the commands a Lua script runs. ` +
       `⁵ 1 − TCP connections the apps accepted from nginx (\`sc_http_connections_total{peer="remote"}\`) / requests they answered it, over the phase.`,
     '',
   ];
@@ -263,9 +269,32 @@ function goalsSection(results: BenchResults): string[] {
     '|---|---|---|',
     `| Redis sustainable rate ≥ 90 % of sticky's | ${rateRatio === null ? 'not measured' : `${pct(rateRatio, 0)} (${redisMax} / ${stickyMax} req/s)`} | ${rateRatio === null ? '' : mark(rateRatio >= 0.9)} |`,
     `| Redis p95 ≤ 1.25 × sticky's at equal load | ${p95Ratio === null ? 'not measured' : `${p95Ratio.toFixed(3)} × (${ms(r!.latencyMs.p95)} / ${ms(s!.latencyMs.p95)} ms)`} | ${p95Ratio === null ? '' : mark(p95Ratio <= 1.25)} |`,
-    `| Redis commands per authenticated read ≤ ${results.gate.limit} (fails \`npm run bench:ci\`) | ${perRead === null ? 'not measured' : `${perRead.toFixed(3)} (${reads?.redis?.appCommands} commands / ${reads?.reads} reads of \`GET /api/session\`, reads only, ${rate} req/s)`} | ${mark(results.gate.ok)} |`,
+    `| Redis commands per authenticated read ≤ ${results.gate.limit}, Sentinel mode (fails \`npm run bench:ci\`) | ${perReadCell(perRead, reads, rate)} | ${perRead === null ? '' : mark(perRead <= results.gate.limit)} |`,
+    ...clusterGoalRows(results),
     `| nginx upstream keep-alive reuse ≥ 99 % | ${minReuse === null ? 'not measured' : `lowest ${pct(minReuse, 2)}`} | ${minReuse === null ? '' : mark(minReuse >= 0.99)} |`,
     '',
+  ];
+}
+
+/** Commands per read, and what they were counted over. */
+function perReadCell(perRead: number | null | undefined, reads: SteadyResult | undefined, rate: number): string {
+  if (typeof perRead !== 'number') return 'not measured';
+  return `${perRead.toFixed(3)} (${reads?.redis?.appCommands} commands / ${reads?.reads} reads of \`GET /api/session\`, reads only, ${rate} req/s)`;
+}
+
+/** The Redis Cluster rows: its gate, and how it compares with Sentinel mode (reported; no target). */
+function clusterGoalRows(results: BenchResults): string[] {
+  const { clusterCommandsPerRead: perRead, limit } = results.gate;
+  if (perRead === undefined) return [];
+  const [sentinel, cluster] = [phaseOf(results, 'redis'), phaseOf(results, 'cluster')];
+  const [sentinelMax, clusterMax] = [rampOf(results, 'redis')?.sustainable, rampOf(results, 'cluster')?.sustainable];
+  const p95 = sentinel && cluster && sentinel.latencyMs.p95 > 0 ? `${(cluster.latencyMs.p95 / sentinel.latencyMs.p95).toFixed(3)} × (${ms(cluster.latencyMs.p95)} / ${ms(sentinel.latencyMs.p95)} ms)` : 'not measured';
+  const cpu = sentinel && cluster && sentinel.cpu.perThousand > 0 ? `${(cluster.cpu.perThousand / sentinel.cpu.perThousand).toFixed(2)} × (${cluster.cpu.perThousand.toFixed(2)} / ${sentinel.cpu.perThousand.toFixed(2)} CPU-s per 1000)` : 'not measured';
+  return [
+    `| Redis commands per authenticated read ≤ ${limit}, cluster mode (fails \`npm run bench:ci\`) | ${perReadCell(perRead, phaseOf(results, 'cluster-reads'), results.equalLoad.rate)} | ${perRead === null ? '' : mark(perRead <= limit)} |`,
+    `| Redis Cluster vs Sentinel mode: sustainable rate (reported) | ${sentinelMax && clusterMax ? `${pct(clusterMax / sentinelMax, 0)} (${clusterMax} / ${sentinelMax} req/s)` : 'not measured'} | |`,
+    `| Redis Cluster vs Sentinel mode: p95 at equal load (reported) | ${p95} | |`,
+    `| Redis Cluster vs Sentinel mode: server CPU per request (reported) | ${cpu} | |`,
   ];
 }
 

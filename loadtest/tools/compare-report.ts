@@ -23,9 +23,11 @@ if (!runDir || !args.out) {
 }
 const out = args.out;
 
-const VARIANTS: Variant[] = ['redis', 'sticky'];
-const LABEL: Record<Variant, string> = { redis: 'Redis (shared store, round robin)', sticky: 'sticky (memory store, pinned)' };
-const COLOR: Record<Variant, string> = { redis: '#c92a2a', sticky: '#1971c2' };
+/** The comparison run (04.compare.ts) drives these two side by side. */
+type Compared = Exclude<Variant, 'cluster'>;
+const VARIANTS: Compared[] = ['redis', 'sticky'];
+const LABEL: Record<Compared, string> = { redis: 'Redis (shared store, round robin)', sticky: 'sticky (memory store, pinned)' };
+const COLOR: Record<Compared, string> = { redis: '#c92a2a', sticky: '#1971c2' };
 
 interface Sample {
   metric: string;
@@ -92,7 +94,7 @@ const summary = readJson<{ thresholds: { metric: string; condition: string; ok: 
   path.join(runDir, 'summary.json'),
 );
 
-const ofVariant = (v: Variant) => samples.filter((s) => s.tags.variant === v);
+const ofVariant = (v: Compared) => samples.filter((s) => s.tags.variant === v);
 const t0 = faults.find((f) => f.event === 'start')?.t ?? Math.min(...samples.filter((s) => s.tags.variant).map((s) => s.t));
 const tEnd = Math.max(...samples.map((s) => s.t));
 const seconds = Math.ceil((tEnd - t0) / 1000);
@@ -108,7 +110,7 @@ interface Figures {
   series: { requests: number[]; failed: number[]; sessionsLost: number[] };
 }
 
-function figures(v: Variant): Figures {
+function figures(v: Compared): Figures {
   const mine = ofVariant(v);
   const bin = () => new Array<number>(seconds + 1).fill(0);
   const series = { requests: bin(), failed: bin(), sessionsLost: bin() };
@@ -163,7 +165,7 @@ function figures(v: Variant): Figures {
   return f;
 }
 
-const byVariant: Record<Variant, Figures> = Object.fromEntries(VARIANTS.map((v) => [v, figures(v)])) as Record<Variant, Figures>;
+const byVariant: Record<Compared, Figures> = Object.fromEntries(VARIANTS.map((v) => [v, figures(v)])) as Record<Compared, Figures>;
 const faultMoments = faults
   .filter((f) => f.event === 'fault' || f.event === 'cleanup')
   .map((f) => ({ offsetS: (f.t - t0) / 1000, action: f.action ?? '', services: f.services ?? [], ok: f.ok !== false, tookMs: f.tookMs ?? 0, planned: f.planned }));
@@ -184,7 +186,7 @@ const cumulative = (series: number[]) => {
 
 function panel(index: number, title: string, key: keyof Figures['series'], style: 'line' | 'bars' | 'cumulative'): string {
   const y0 = TOP + index * (PANEL_H + GAP);
-  const seriesOf = (v: Variant) => (style === 'cumulative' ? cumulative(byVariant[v].series[key]) : byVariant[v].series[key]);
+  const seriesOf = (v: Compared) => (style === 'cumulative' ? cumulative(byVariant[v].series[key]) : byVariant[v].series[key]);
   const max = Math.max(...VARIANTS.flatMap(seriesOf));
   const { top, step } = niceScale(max);
   const y = (value: number) => y0 + PANEL_H - (value / top) * PANEL_H;

@@ -1,5 +1,6 @@
 import { Compose } from '../../toolkit/compose';
 import { freePort } from '../../toolkit/ports';
+import { CLUSTER_APP_SERVICES, CLUSTER_NODES, CLUSTER_VARIANT_SERVICES } from '../../toolkit/services';
 import { bringUp } from '../../toolkit/stack';
 import { sleep, waitFor } from '../../toolkit/time';
 import { TestClient, type DemoUser } from '../helpers/client';
@@ -12,8 +13,10 @@ import { reportFigures } from '../helpers/stack';
  * cluster (every node up, cluster_state ok, three shards each with an online replica, all three apps
  * answering through nginx) and leaves one.
  */
-const CLUSTER_APPS = ['cluster-app-1', 'cluster-app-2', 'cluster-app-3'];
-const NODES = ['redis-node-1', 'redis-node-2', 'redis-node-3', 'redis-node-4', 'redis-node-5', 'redis-node-6'];
+const CLUSTER_APPS = CLUSTER_APP_SERVICES;
+const NODES = CLUSTER_NODES;
+/** The profile's apps name their cookie apart (docker-compose.yml): one browser can hold a session on each nginx. */
+const COOKIE = 'sc.cluster.sid';
 const USERS: DemoUser[] = ['alice', 'bob', 'carol'];
 
 describe('scenario 9: the redis-cluster profile', () => {
@@ -26,7 +29,7 @@ describe('scenario 9: the redis-cluster profile', () => {
     compose = new Compose(process.env.SC_REDIS_CLUSTER_PROJECT ?? 'sc-rcluster-test', {
       HTTP_PORT: String(httpPort), REDIS_CLUSTER_HTTP_PORT: String(clusterPort), LOG_LEVEL: 'warn',
     }, { profiles: ['redis-cluster'] });
-    const tookS = await bringUp(compose, [...NODES, ...CLUSTER_APPS, 'nginx-cluster'], 300_000);
+    const tookS = await bringUp(compose, CLUSTER_VARIANT_SERVICES, 300_000);
     console.log(`redis-cluster profile up and healthy in ${tookS.toFixed(1)} s (${target.url})`);
   }, 900_000);
 
@@ -44,7 +47,7 @@ describe('scenario 9: the redis-cluster profile', () => {
   }, 300_000);
 
   test('when one client sends 30 clicks through nginx-cluster, then all three apps serve it, visits count 1..30, and /api/cluster names its slot and shard', async () => {
-    const client = new TestClient();
+    const client = new TestClient(COOKIE);
     await client.login(target);
 
     const answers = [];
@@ -116,7 +119,7 @@ describe('scenario 9: the redis-cluster profile', () => {
   });
 
   async function loggedIn(users: DemoUser[]): Promise<TestClient[]> {
-    const clients = users.map(() => new TestClient());
+    const clients = users.map(() => new TestClient(COOKIE));
     await Promise.all(clients.map((client, i) => client.login(target, users[i])));
     return clients;
   }

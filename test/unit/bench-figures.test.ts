@@ -203,6 +203,12 @@ describe('redisFigures', () => {
     expect(redisFigures('sticky', [before, after], 1000, 1000)).toBeNull();
     expect(redisFigures('redis', [before, after], 0, 0)).toMatchObject({ perRequest: 0, perRead: null });
   });
+
+  test("cluster mode: the clients' slot-map refreshes (CLUSTER SLOTS) are not the apps' requests' commands", () => {
+    const b = counters({ get: 0, 'cluster|slots': 4, 'cluster|info': 1 }, 0, {}, {});
+    const a = counters({ get: 500, 'cluster|slots': 10, 'cluster|info': 2, asking: 1 }, 0, {}, {});
+    expect(redisFigures('cluster', [b, a], 500, 500)).toMatchObject({ appCommands: 501, perRead: 1.002 });
+  });
 });
 
 describe('steadyFigures', () => {
@@ -259,6 +265,17 @@ describe('subtractIdle', () => {
     expect(sticky.cpu.net).toMatchObject({ nginx: expect.closeTo(4.9), apps: expect.closeTo(2.8), redis: 0 });
   });
 
+  test("the cluster variant's containers: their idle rate while sticky was under load, not while the Sentinel variant was", () => {
+    const sticky = phase('sticky-1', 'sticky', { 'nginx-cluster': 0.2, 'cluster-app-1': 0.5, 'redis-node-1': 0.3, 'nginx-sticky': 4 });
+    const redis = phase('redis-1', 'redis', { 'nginx-cluster': 1, 'cluster-app-1': 1, 'redis-node-1': 1, nginx: 4 });
+    const cluster = phase('cluster-1', 'cluster', { 'nginx-cluster': 4, 'cluster-app-1': 6, 'redis-node-1': 2, 'nginx-sticky': 0.1 });
+    subtractIdle([sticky, redis, cluster]);
+    expect(cluster.cpu.idlePerS).toMatchObject({ 'nginx-cluster': 0.02, 'cluster-app-1': 0.05, 'redis-node-1': 0.03 });
+    expect(cluster.cpu.net).toMatchObject({ nginx: expect.closeTo(3.8), apps: expect.closeTo(5.5), redis: expect.closeTo(1.7) });
+    // sticky's idle comes from every other variant's phases: (0.1 + 0) / 20 s
+    expect(sticky.cpu.idlePerS['nginx-sticky']).toBeCloseTo(0.005);
+  });
+
   test('never below 0, and 0 per thousand without requests', () => {
     const sticky = phase('sticky-1', 'sticky', { 'nginx-sticky': 0, nginx: 9 }, 0);
     const redis = phase('redis-1', 'redis', { nginx: 1 });
@@ -276,10 +293,12 @@ describe('subtractIdle', () => {
 });
 
 describe('gate', () => {
-  test('passes at or below 1.05 Redis commands per read, fails above it or when not measured', () => {
-    expect(gate(1.05)).toEqual({ commandsPerRead: 1.05, limit: 1.05, ok: true });
-    expect(gate(1).ok).toBe(true);
-    expect(gate(1.0501).ok).toBe(false);
-    expect(gate(null)).toEqual({ commandsPerRead: null, limit: 1.05, ok: false });
+  test('passes at or below 1.05 Redis commands per read in both store modes, fails above it in either or when either is not measured', () => {
+    expect(gate(1.05, 1.05)).toEqual({ commandsPerRead: 1.05, clusterCommandsPerRead: 1.05, limit: 1.05, ok: true });
+    expect(gate(1, 1).ok).toBe(true);
+    expect(gate(1.0501, 1).ok).toBe(false);
+    expect(gate(1, 1.0501).ok).toBe(false);
+    expect(gate(null, 1)).toEqual({ commandsPerRead: null, clusterCommandsPerRead: 1, limit: 1.05, ok: false });
+    expect(gate(1, null).ok).toBe(false);
   });
 });

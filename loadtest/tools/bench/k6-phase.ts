@@ -5,14 +5,15 @@ import { docker } from '../../../toolkit/docker.ts';
 import { k6Command, startK6, waitForK6Scenarios, type StartedK6 } from '../../../toolkit/k6.ts';
 import { freePort } from '../../../toolkit/ports.ts';
 import { sleep } from '../../../toolkit/time.ts';
-import { appCounters, commandStats, readCpu } from '../bench-probe.ts';
+import { appCounters, commandStats, readCpu, summedCommandStats } from '../bench-probe.ts';
 import { say, type BenchContext } from './context.ts';
 import { cpuOverLoad, STACK } from './figures.ts';
 import type { Counters, CpuReading, K6Summary, Measured, Variant } from './types.ts';
 
 function counters(ctx: BenchContext, variant: Variant): Counters {
   const stack = STACK[variant];
-  return { commands: commandStats(ctx.ids[ctx.primary]!), apps: appCounters(ctx.ids[stack.nginx]!, stack.apps) };
+  const commands = variant === 'cluster' ? summedCommandStats(ctx.clusterPrimaries.map((node) => ctx.ids[node]!)) : commandStats(ctx.ids[ctx.primary]!);
+  return { commands, apps: appCounters(ctx.ids[stack.nginx]!, stack.apps) };
 }
 
 /** What was read while the load ran: the counters just before it, when, and the CPU every 200 ms. */
@@ -60,7 +61,10 @@ export async function runK6(
   // The docker runner's container, named so that its CPU can be read (one-off containers get a random suffix).
   const k6Name = `${ctx.project}_k6_bench_${phase}_${Date.now()}`;
   const envArgs = Object.entries({ ...ctx.settings.k6Env, ...env }).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const hostTargets = ['-e', `BASE_URL=http://127.0.0.1:${ctx.httpPort}`, '-e', `STICKY_URL=http://127.0.0.1:${ctx.stickyPort}`];
+  const hostTargets = [
+    ...['-e', `BASE_URL=http://127.0.0.1:${ctx.httpPort}`, '-e', `STICKY_URL=http://127.0.0.1:${ctx.stickyPort}`],
+    ...['-e', `CLUSTER_URL=http://127.0.0.1:${ctx.clusterPort}`],
+  ];
   const command = k6Command({
     runner: ctx.runner,
     script: `bench/${script}`,

@@ -71,19 +71,20 @@ async function scalingRamps(ctx: BenchContext): Promise<RampResult[]> {
   return ramps;
 }
 
+/** The variants compared side by side, in the order each round runs them; sticky first (the equal load is a share of its maximum). */
+const COMPARED = ['sticky', 'redis', 'cluster'] as const;
+
 /**
- * Every ramp. The ones compared with each other run close together — sticky and Redis alternating, then
- * Redis on fewer apps — so that the machine's other work changes as little as possible between them.
- * Sticky's comes first: the equal load is a share of its maximum.
+ * Every ramp. The ones compared with each other run close together — sticky, Redis (Sentinel) and Redis
+ * Cluster alternating, then Redis on fewer apps — so that the machine's other work changes as little as
+ * possible between them. Sticky's comes first.
  */
 export async function allRamps(ctx: BenchContext): Promise<RampResult[]> {
-  const sticky: RampRound[] = [];
-  const redis: RampRound[] = [];
+  const rounds: Record<(typeof COMPARED)[number], RampRound[]> = { sticky: [], redis: [], cluster: [] };
   for (let k = 1; k <= ctx.settings.rounds; k++) {
-    sticky.push(await rampRound(ctx, `sticky-${k}`, 'sticky'));
-    redis.push(await rampRound(ctx, `redis-${k}`, 'redis'));
+    for (const variant of COMPARED) rounds[variant].push(await rampRound(ctx, `${variant}-${k}`, variant));
   }
-  const ramps = [bestRamp('sticky', 'sticky', 3, sticky), bestRamp('redis', 'redis', 3, redis)];
+  const ramps = COMPARED.map((variant) => bestRamp(variant, variant, 3, rounds[variant]));
   if (ctx.settings.plan.scaling) ramps.push(...(await scalingRamps(ctx)));
   if (ctx.settings.plan.baselineRamp) ramps.push(await ramp(ctx, 'baseline', 'baseline', 3));
   return ramps;
@@ -103,15 +104,17 @@ async function steady(ctx: BenchContext, phase: SteadyPhase, writeEvery: number)
   return result;
 }
 
-/** Every variant at `rate`, round after round, then the Redis variant with reads only (for the gate). */
+/** Every variant at `rate`, round after round, then both Redis store modes with reads only (for the gate). */
 export async function equalLoad(ctx: BenchContext, rate: number): Promise<SteadyResult[]> {
   const { rounds, plan, k6Env } = ctx.settings;
   const results: SteadyResult[] = [];
   for (let k = 1; k <= rounds; k++) {
-    for (const variant of ['sticky', 'redis', 'baseline'] as const) {
+    for (const variant of [...COMPARED, 'baseline'] as const) {
       results.push(await steady(ctx, { name: `${variant}-${k}`, variant, round: k, rate, durationS: plan.steadyS }, k6Env.WRITE_EVERY));
     }
   }
-  results.push(await steady(ctx, { name: 'redis-reads', variant: 'redis', round: null, rate, durationS: plan.readsS }, 0));
+  for (const variant of ['redis', 'cluster'] as const) {
+    results.push(await steady(ctx, { name: `${variant}-reads`, variant, round: null, rate, durationS: plan.readsS }, 0));
+  }
   return results;
 }

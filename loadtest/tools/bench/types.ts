@@ -2,7 +2,7 @@
 
 import type { BenchVariant } from '../../lib/variants.ts';
 
-/** The benchmark's variant: the baseline, sticky or redis. */
+/** The benchmark's variant: the baseline, sticky, redis (Sentinel) or cluster (Redis Cluster). */
 export type Variant = BenchVariant;
 
 export interface CpuReading {
@@ -130,12 +130,24 @@ export interface BenchResults {
     plan: Record<string, unknown>;
     logLevel: string;
     redisPrimary: string;
+    /** The Redis Cluster's primaries as the run started (absent in reports from before the cluster variant). */
+    clusterPrimaries?: string[];
     cpuSource: string;
     runDir: string;
     rounds: number;
   };
   ramps: RampResult[];
   equalLoad: { rate: number; phases: SteadyResult[] };
-  gate: { commandsPerRead: number | null; limit: number; ok: boolean };
+  gate: Gate;
+}
+
+/** The CI gate: Redis commands per authenticated read in each store mode, from their reads-only phases. */
+export interface Gate {
+  /** Sentinel mode's (the redis variant); null when not measured. */
+  commandsPerRead: number | null;
+  /** Redis Cluster mode's; null when not measured, absent in reports from before the cluster variant. */
+  clusterCommandsPerRead?: number | null;
+  limit: number;
+  ok: boolean;
 }
 
