@@ -164,6 +164,43 @@ describe('the session store on a Redis Cluster', () => {
       await cluster.revive(primaryPort);
     }
   });
+
+  test('when every node of the cluster is down, then requests that need it answer 503 redis_unavailable within 1.5 s, liveness stays up, and the app recovers when the nodes are back', async () => {
+    const client = new TestClient();
+    await client.login(app, 'carol');
+    const stranger = new TestClient();
+    await Promise.all(cluster.ports.map((port) => cluster.kill(port)));
+    try {
+      const timed = async (what: string, send: () => Promise<{ status: number; body: { error?: string } }>) => {
+        const started = performance.now();
+        const res = await send();
+        return { what, status: res.status, error: res.body?.error, ms: Math.round(performance.now() - started) };
+      };
+      const answers = [
+        await timed('GET /api/session', () => client.get(app, '/api/session')),
+        await timed('POST /api/visits', () => client.post(app, '/api/visits')),
+        await timed('POST /api/login', () => stranger.post(app, '/api/login', { username: 'bob', password: 'builder-bob' })),
+      ];
+      const ready = await timed('GET /readyz', () => client.get(app, '/readyz'));
+      const health = await client.get(app, '/healthz');
+      reportFigures('redis cluster: every node down', Object.fromEntries(answers.map((a) => [a.what, `${a.status} ${a.error ?? ''} in ${a.ms} ms`])), 'integration-figures.jsonl');
+
+      for (const answer of answers) expect(answer).toMatchObject({ status: 503, error: 'redis_unavailable', ms: expect.any(Number) });
+      expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(1500);
+      expect(ready.status).toBe(503);
+      expect(health.status).toBe(200);
+    } finally {
+      await Promise.all(cluster.ports.map((port) => cluster.revive(port)));
+    }
+    // The nodes keep no data (throw-away storage): a new login shows the same app works again.
+    const deadline = Date.now() + 15_000;
+    let status = 0;
+    while (Date.now() < deadline && status !== 200) {
+      status = (await new TestClient().login(app, 'carol').catch(() => ({ status: 0 }))).status;
+      if (status !== 200) await sleep(200);
+    }
+    expect(status).toBe(200);
+  });
 });
 
 async function primaryPortOf(key: string): Promise<number> {
