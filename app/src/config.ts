@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import type { StoreMode } from './http-contract';
@@ -39,6 +40,13 @@ export const envSchema = z.object({
   // Redis Cluster (or a managed cluster-mode endpoint): seed nodes; the client learns the rest from them.
   REDIS_CLUSTER_NODES: list.pipe(z.array(hostPort).min(1)).optional(),
   REDIS_CLUSTER_TLS: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  // The CA that signed the Redis servers' certificates (PEM), for TLS (REDIS_CLUSTER_TLS, rediss://) to a
+  // Redis whose certificates no public CA signed; unset: Node's own list of public CAs (managed services).
+  REDIS_TLS_CA_FILE: z
+    .string()
+    .min(1)
+    .refine((file) => existsSync(file), 'no such file')
+    .optional(),
   // An ACL user of its own (the cluster's session-app), so the app holds only the rights it needs.
   REDIS_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (1 to 64)').optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
@@ -89,6 +97,8 @@ export interface Config {
     masterName: string;
     /** Set: a Redis Cluster (REDIS_CLUSTER_NODES), instead of one Redis or Sentinel. */
     cluster?: { nodes: HostPort[]; tls: boolean };
+    /** PEM of the CA to trust for TLS to Redis (REDIS_TLS_CA_FILE), read at startup; unset: the public CAs. */
+    tlsCa?: string;
     username?: string;
     password?: string;
     sentinelUsername?: string;
@@ -147,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sentinels: e.REDIS_SENTINELS?.map(toHostPort),
       masterName: e.REDIS_MASTER_NAME,
       cluster: e.REDIS_CLUSTER_NODES && { nodes: e.REDIS_CLUSTER_NODES.map(toHostPort), tls: e.REDIS_CLUSTER_TLS },
+      tlsCa: e.REDIS_TLS_CA_FILE && readFileSync(e.REDIS_TLS_CA_FILE, 'utf8'),
       username: e.REDIS_USERNAME,
       password: e.REDIS_PASSWORD,
       sentinelUsername: e.REDIS_SENTINEL_USERNAME ?? e.REDIS_USERNAME,

@@ -36,7 +36,7 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
     reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
   };
   const client = config.cluster
-    ? clusterClient(config.cluster, common)
+    ? clusterClient(config, common)
     : config.sentinels
     ? new Redis({
         ...common,
@@ -48,7 +48,7 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
         // Sentinel publishes +switch-master; follow it without waiting for an error.
         failoverDetector: true,
       })
-    : new Redis(config.url, common);
+    : new Redis(config.url, config.url.startsWith('rediss:') ? { ...common, tls: tlsOptions(config) } : common);
 
   let lastError = '';
   client.on('error', (err: Error) => {
@@ -80,11 +80,21 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
  * key's slot, follows MOVED and ASK (slot migration), and refreshes the map when a primary fails over.
  * Reads go to primaries too (scaleReads 'master'): a replica may lag behind a write this session just made.
  */
-function clusterClient(cluster: NonNullable<Config['redis']['cluster']>, common: RedisOptions): Cluster {
+/** TLS to Redis: the CA of REDIS_TLS_CA_FILE when given, else Node's public CAs; the certificate is always checked. */
+function tlsOptions(config: Config['redis']): RedisOptions['tls'] {
+  return config.tlsCa ? { ca: [config.tlsCa] } : {};
+}
+
+function clusterClient(config: Config['redis'], common: RedisOptions): Cluster {
+  const cluster = config.cluster!;
   return new Cluster(cluster.nodes, {
-    redisOptions: cluster.tls ? { ...common, tls: {} } : common,
+    redisOptions: cluster.tls ? { ...common, tls: tlsOptions(config) } : common,
     scaleReads: 'master',
-    enableOfflineQueue: true,
+    // No offline queue: while the client has no cluster at all (before the first slot map, or every node
+    // gone) a command fails at once, where queued it would wait for the cluster with no timeout — the
+    // nodes' commandTimeout starts only once a command is sent. A failed node alone does not stop the
+    // client: its slots' commands are retried below while its replica takes over.
+    enableOfflineQueue: false,
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
     // While a failed primary's replica takes over, its slots answer CLUSTERDOWN or nothing: wait and retry
     // within the command timeout rather than fail at once.
@@ -109,7 +119,7 @@ export async function closeRedisClient(client: RedisClient): Promise<void> {
 export function isStoreUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available/i.test(
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/i.test(
     err.message,
   );
 }

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
     ['REDIS_SENTINELS', { REDIS_SENTINELS: 'nohost' }],
     ['REDIS_URL', { REDIS_URL: 'http://127.0.0.1:6379' }],
     ['REDIS_AUTO_PIPELINING', { REDIS_AUTO_PIPELINING: 'yes' }],
+    ['REDIS_TLS_CA_FILE', { REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' }],
     ['SESSION_SECRETS', { SESSION_SECRETS: 'short' }],
     ['SESSION_SECRETS', { SESSION_SECRETS: 'a-long-enough-secret-value,short' }],
     ['SESSION_IDLE_TIMEOUT_S', { SESSION_IDLE_TIMEOUT_S: '0' }],
