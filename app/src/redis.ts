@@ -18,7 +18,8 @@ export function redisMode(config: Config['redis']): RedisMode {
  *
  * Failure policy: commands wait in the offline queue while the client reconnects (this rides out a
  * Sentinel failover), but never longer than REDIS_COMMAND_TIMEOUT_MS, so a request that needs Redis is
- * answered 503 within about a second when Redis is gone. Reconnection never gives up, so the app recovers
+ * answered 503 within about a second when Redis is gone. (A Cluster has no such bound on its queue, so
+ * in cluster mode there is none: see clusterClient.) Reconnection never gives up, so the app recovers
  * on its own when Redis returns.
  */
 export function createRedisClient(config: Config['redis'], logger: Logger): RedisClient {
