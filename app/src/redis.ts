@@ -109,7 +109,7 @@ export async function closeRedisClient(client: RedisClient): Promise<void> {
 export function isStoreUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available/i.test(
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|NOREPLICAS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available/i.test(
     err.message,
   );
 }

@@ -1,11 +1,13 @@
 import { cutOff, type Cut } from '../../toolkit/netfault';
-import { SENTINEL_SERVICES } from '../../toolkit/services';
+import { REDIS_NODES, SENTINEL_SERVICES } from '../../toolkit/services';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { faultsCompose, faultsTarget, loadFigures, outcome, reportFault, restoreStack, secondsBetween, sentinelViews, staleAnswers, startLoad, waitReplicaSynced, waitSteady } from './faults';
 
 /** How long the primary stays cut off: past Sentinel's down-after (5 s), its election and the apps' move. */
 const CUT_MS = 24_000;
+/** min-replicas-to-write as redis/replicated.conf ships it. */
+const SHIPPED_MIN_REPLICAS = '1';
 
 /** A session ended while the primary is cut off, and whether it came back to life after the heal. */
 interface Ended {
@@ -43,11 +45,13 @@ async function sessionsToEnd(): Promise<{ endNow(): Promise<Ended[]> }> {
 }
 
 /**
- * Fault 11: the Redis primary is cut off from the three Sentinels and from the replica (packets dropped in
- * its network namespace) while the apps still reach it — the partition the Sentinel docs describe. The
- * Sentinels promote the replica; the old primary goes on answering the apps until they move; when the cut
- * heals it becomes a replica and what it took in meanwhile is thrown away. The loss is measured: writes
- * acknowledged and then gone (a counter that went back), and ended sessions that came back to life.
+ * Fault 11: the Redis primary is cut off from the three Sentinels and from both replicas (packets dropped
+ * in its network namespace) while the apps still reach it — the partition the Sentinel docs describe. The
+ * Sentinels promote a replica; the old primary goes on answering the apps until they move; when the cut
+ * heals it becomes a replica and what it took in meanwhile is thrown away. With min-replicas-to-write 1 it
+ * refuses writes once no replica has acknowledged for min-replicas-max-lag (5 s): that bounds the loss.
+ * Measured both ways: writes acknowledged and then gone (a counter that went back), and ended sessions
+ * that came back to life.
  */
 describe('fault 11: the Redis primary partitioned from the Sentinels and the replica', () => {
   const compose = faultsCompose();
@@ -59,9 +63,19 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
     await restoreStack(compose);
   }, 240_000);
 
-  test('when the primary is cut off for 24 s under load, then the replica is promoted, the old primary rejoins as its replica, and every acknowledged write lost is counted', async () => {
-    const { primary, replica } = await waitSteady();
-    // The bound on how long an isolated primary goes on acknowledging writes (redis/*.conf): with
+  afterEach(() => {
+    // The shipped setting back on whichever node it was changed on (the old primary is a replica by now).
+    for (const node of REDIS_NODES) compose.redisCli(node, 'config', 'set', 'min-replicas-to-write', SHIPPED_MIN_REPLICAS);
+  });
+
+  test.each([
+    { setting: 'min-replicas-to-write 1 (shipped)', minReplicas: SHIPPED_MIN_REPLICAS },
+    { setting: 'min-replicas-to-write 0 (no bound)', minReplicas: '0' },
+  ])('when the primary is cut off for 24 s under load with $setting, then the replica is promoted, the old primary rejoins as its replica, and every acknowledged write lost is counted', async ({ setting, minReplicas: wanted }) => {
+    const { primary, replica, replicas } = await waitSteady();
+    // CONFIG SET on the running primary: both settings measured on one stack, the same load, one run.
+    compose.redisCli(primary, 'config', 'set', 'min-replicas-to-write', wanted);
+    // The bound on how long an isolated primary goes on acknowledging writes (redis/replicated.conf): with
     // min-replicas-to-write 0 there is none.
     const config = (name: string) => compose.redisCli(primary, 'config', 'get', name).split('\n')[1] ?? '';
     const minReplicas = Number(config('min-replicas-to-write'));
@@ -70,7 +84,7 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
     const fleet = await startLoad();
     await sleep(3000);
 
-    cut = cutOff(compose, primary, [replica, ...SENTINEL_SERVICES]);
+    cut = cutOff(compose, primary, [...replicas, ...SENTINEL_SERVICES]);
     const cutAt = Date.now();
     await sleep(2000); // before Sentinel's down-after runs out: these land on the isolated primary
     const ended = await toEnd.endNow();
@@ -82,7 +96,7 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
     cut.heal();
     cut = undefined;
     const healedAt = Date.now();
-    await waitReplicaSynced(compose, primary, replica, 60_000);
+    await waitReplicaSynced(compose, primary, replica, 90_000);
     const rejoinedAt = Date.now();
     await sleep(4000); // every user writes again after the heal: a counter that went back shows here
     const report = await fleet.stop();
@@ -92,7 +106,7 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
 
     const undone = (how: Ended['how']) => cameBack.filter((e) => e.how === how && e.status === 200 && e.after === 200).length;
     const figures = {
-      cut: `${primary} from ${replica} and ${SENTINEL_SERVICES.join(', ')}; the apps still reach it`,
+      cut: `${primary} from ${[...replicas, ...SENTINEL_SERVICES].join(', ')}; the apps still reach it`,
       minReplicasToWrite: minReplicas,
       minReplicasMaxLagS: maxLagS,
       promotedAfterS: promotedAt ? secondsBetween(cutAt, promotedAt) : null,
@@ -106,8 +120,9 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
       logoutsUndone: undone('logged out'),
       mended,
     };
-    reportFault('11. primary partitioned from the Sentinels and the replica 24 s', figures, samples);
+    reportFault(`11. primary partitioned from the Sentinels and the replicas 24 s, ${setting}`, figures, samples);
 
+    expect(minReplicas).toBe(Number(wanted));
     expect(promotedAt).toBeGreaterThan(0);
     expect(report.lost.gone).toBe(0);
     expect(mended).toBe('ok');

@@ -6,8 +6,8 @@ import type { BenchSettings, Plan } from './settings.ts';
 /** The containers each variant's CPU is summed over: its nginx, its apps, and (Redis variant, baseline) Redis. */
 export const STACK: Record<Variant, { nginx: string; apps: string[]; redis: string[] }> = {
   sticky: { nginx: 'nginx-sticky', apps: ['sticky-1', 'sticky-2', 'sticky-3'], redis: [] },
-  redis: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica'] },
-  baseline: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica'] },
+  redis: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica', 'redis-replica-2'] },
+  baseline: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica', 'redis-replica-2'] },
 };
 
 /**
