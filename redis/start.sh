@@ -1,5 +1,6 @@
 #!/bin/sh
-# Starts redis-server (role file primary.conf or replica.conf) or Sentinel (sentinel.conf) in the redis
+# Starts redis-server (role file primary.conf, replica.conf or replica-2.conf, after redis.conf and
+# replicated.conf), a Redis Cluster node (cluster-node.conf) or Sentinel (sentinel.conf) in the redis
 # image, from a config file kept in /data, the container's named volume. Redis and Sentinel rewrite their
 # config file (Sentinel as it learns, Redis when Sentinel changes its role after a failover), so the file
 # must be writable and must survive a restart; the repository's files are mounted read-only.
@@ -65,7 +66,7 @@ case "$mode" in
     [ ! -f "$conf" ] || role_from="$conf"
     role="$(grep -E '^replicaof[[:space:]]' "$role_from" || true)"
     {
-      cat "$etc/redis.conf"
+      cat "$etc/redis.conf" "$etc/replicated.conf"
       grep -vE '^replicaof[[:space:]]' "$template"
       printf '%s\n' "$role"
     } >"$conf.new"

@@ -2,7 +2,11 @@
 
 export const APP_SERVICES = ['app-1', 'app-2', 'app-3'];
 export const STICKY_SERVICES = ['sticky-1', 'sticky-2', 'sticky-3'];
-export const REDIS_NODES = ['redis-primary', 'redis-replica'];
+/**
+ * The Sentinel-managed Redis nodes, in the order Sentinel prefers them for promotion (redis/replica-2.conf
+ * gives the last a higher replica-priority: it is promoted only when neither other node can be).
+ */
+export const REDIS_NODES = ['redis-primary', 'redis-replica', 'redis-replica-2'];
 export const SENTINEL_SERVICES = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
 export const REDIS_SERVICES = [...REDIS_NODES, ...SENTINEL_SERVICES];
 /** The default profile: the Redis variant alone. */

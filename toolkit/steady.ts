@@ -8,7 +8,15 @@ export interface SteadyReport {
   waitedMs: number;
   /** The Redis roles the steady stack has (a failover test may have swapped them). */
   primary: string;
+  /** The replica Sentinel promotes first (replicaOrder). */
   replica: string;
+  /** Every replica, `replica` first. */
+  replicas: string[];
+}
+
+/** The replicas of `primary`, the one Sentinel would promote first (the lowest replica-priority) first. */
+export function replicaOrder(primary: string): string[] {
+  return REDIS_NODES.filter((node) => node !== primary);
 }
 
 /**
@@ -18,8 +26,8 @@ export interface SteadyReport {
  * - each nginx hands new clients to each of its three apps in turn, and each says it is ready (a
  *   restarted app is back in the rotation, not only healthy: nginx skips a failed server for fail_timeout);
  * - the three Sentinels name one and the same primary, that node says it is the primary, no Sentinel is
- *   in the middle of a failover, each sees its quorum and the replica as usable;
- * - the other Redis node replicates from it, with its link up and no sync in progress.
+ *   in the middle of a failover, each sees its quorum and every replica as usable;
+ * - every other Redis node replicates from it, with its link up and no sync in progress.
  * Waits until the stack is steady; throws, naming what is not, after timeoutMs.
  */
 export async function waitForSteadyStack(target: StackInfo, timeoutMs = 120_000): Promise<SteadyReport> {
@@ -31,7 +39,8 @@ export async function waitForSteadyStack(target: StackInfo, timeoutMs = 120_000)
     problems = await unsteadiness(compose, target);
     if (problems.length === 0) {
       const primary = compose.sentinelPrimary();
-      return { waitedMs: Date.now() - started, primary, replica: REDIS_NODES.find((n) => n !== primary)! };
+      const replicas = replicaOrder(primary);
+      return { waitedMs: Date.now() - started, primary, replica: replicas[0]!, replicas };
     }
     if (Date.now() > deadline) throw new Error(`stack ${target.project} not steady within ${timeoutMs} ms: ${problems.join('; ')}`);
     await sleep(500);
@@ -78,19 +87,21 @@ async function rotationProblems(url: string, instances: string[]): Promise<strin
 }
 
 /**
- * Sentinels agreeing on a primary that is one, not failing over; the other node replicating from it, its
- * link up, no sync in progress; each Sentinel seeing its quorum and the replica as usable.
+ * Sentinels agreeing on a primary that is one, not failing over; every other node replicating from it, its
+ * link up, no sync in progress; each Sentinel seeing its quorum and every replica as usable.
  */
 function redisProblems(compose: Compose): string[] {
   const agreed = agreedPrimary(compose);
   if (typeof agreed !== 'string') return agreed.problems;
-  const replica = REDIS_NODES.find((node) => node !== agreed)!;
-  const problems = replicationProblems(compose, agreed, replica);
+  const replicas = replicaOrder(agreed);
+  const problems = replicationProblems(compose, agreed, replicas);
   if (problems.length) return problems;
   for (const sentinel of SENTINEL_SERVICES) {
-    const replicas = sentinelFields(compose, sentinel, 'replicas', MASTER_NAME);
-    if (!replicas.some((r) => r.ip === replica && r.flags === 'slave' && r['master-link-status'] === 'ok')) {
-      problems.push(`${sentinel} does not see ${replica} as a usable replica`);
+    const known = sentinelFields(compose, sentinel, 'replicas', MASTER_NAME);
+    for (const replica of replicas) {
+      if (!known.some((r) => r.ip === replica && r.flags === 'slave' && r['master-link-status'] === 'ok')) {
+        problems.push(`${sentinel} does not see ${replica} as a usable replica`);
+      }
     }
     const quorum = sentinelCommand(compose, sentinel, 'ckquorum', MASTER_NAME);
     if (!/^OK/.test(quorum)) problems.push(`${sentinel}: ${quorum}`);
@@ -117,16 +128,19 @@ function agreedPrimary(compose: Compose): string | { problems: string[] } {
   return primary;
 }
 
-/** The primary says it is one with an online replica; the replica replicates it, link up, no sync in progress. */
-function replicationProblems(compose: Compose, primary: string, replica: string): string[] {
+/** The primary says it is one with every replica online; each replica replicates it, link up, no sync in progress. */
+function replicationProblems(compose: Compose, primary: string, replicas: string[]): string[] {
   const primaryInfo = replicationInfo(compose, primary);
-  const replicaInfo = replicationInfo(compose, replica);
   const problems: string[] = [];
   if (primaryInfo.role !== 'master') problems.push(`${primary} is ${primaryInfo.role}, Sentinels name it primary`);
-  if (!/state=online/.test(primaryInfo.slave0 ?? '')) problems.push(`${primary} has no online replica (${primaryInfo.slave0 ?? 'none'})`);
-  if (replicaInfo.role !== 'slave' || replicaInfo.master_host !== primary) problems.push(`${replica} is ${replicaInfo.role} of ${replicaInfo.master_host ?? 'nobody'}`);
-  if (replicaInfo.master_link_status !== 'up' || replicaInfo.master_sync_in_progress !== '0') {
-    problems.push(`${replica}: link ${replicaInfo.master_link_status}, sync in progress ${replicaInfo.master_sync_in_progress}`);
+  const online = Object.entries(primaryInfo).filter(([k, v]) => /^slave\d+$/.test(k) && /state=online/.test(v)).length;
+  if (online !== replicas.length) problems.push(`${primary} has ${online} online replicas of ${replicas.length} (connected_slaves ${primaryInfo.connected_slaves ?? '?'})`);
+  for (const replica of replicas) {
+    const replicaInfo = replicationInfo(compose, replica);
+    if (replicaInfo.role !== 'slave' || replicaInfo.master_host !== primary) problems.push(`${replica} is ${replicaInfo.role} of ${replicaInfo.master_host ?? 'nobody'}`);
+    if (replicaInfo.master_link_status !== 'up' || replicaInfo.master_sync_in_progress !== '0') {
+      problems.push(`${replica}: link ${replicaInfo.master_link_status}, sync in progress ${replicaInfo.master_sync_in_progress}`);
+    }
   }
   return problems;
 }

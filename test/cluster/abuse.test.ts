@@ -4,6 +4,7 @@ import { sign } from 'cookie-signature';
 import request, { type Response } from 'supertest';
 import { SessionKeys } from '../../app/src/session/keys';
 import { APP_SERVICES } from '../../toolkit/services';
+import { replicaOrder } from '../../toolkit/steady';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { reportFigures } from '../helpers/stack';
@@ -59,7 +60,7 @@ describe('scenario 7: abuse through nginx', () => {
     const [key] = redisCli('--scan', '--pattern', `login-failures:*|${username}`).split('\n');
     const count = redisCli('get', key!);
     const ttl = Number(redisCli('ttl', key!));
-    const replica = ['redis-primary', 'redis-replica'].find((s) => s !== primary())!;
+    const replica = replicaOrder(primary())[0]!;
     let replicated = '';
     // Replication is asynchronous, and just after the stack came up the replica may still be syncing.
     for (const until = Date.now() + 15_000; Date.now() < until && replicated !== count; ) {

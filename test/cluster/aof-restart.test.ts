@@ -4,12 +4,12 @@ import { TestClient } from '../helpers/client';
 import { reportFigures } from '../helpers/stack';
 import { clusterCompose, clusterInfo } from './cluster';
 
-/** Scenario 5: both Redis nodes restart with their volumes: the AOF brings every session back. */
-describe('scenario 5: restarting the Redis pair', () => {
+/** Scenario 5: the three Redis nodes restart with their volumes: the AOF brings every session back. */
+describe('scenario 5: restarting the Redis nodes', () => {
   const compose = clusterCompose();
   const target = { url: clusterInfo().httpUrl };
 
-  test('when both Redis nodes are stopped and started again, then 100 % of the sessions come back from the AOF', async () => {
+  test('when the Redis nodes are all stopped and started again, then 100 % of the sessions come back from the AOF', async () => {
     const users = Array.from({ length: 100 }, () => new TestClient());
     for (const [i, client] of users.entries()) {
       await client.login(target, (['alice', 'bob', 'carol'] as const)[i % 3]);

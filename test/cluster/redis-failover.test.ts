@@ -1,4 +1,5 @@
 import { REDIS_NODES } from '../../toolkit/services';
+import { replicaOrder } from '../../toolkit/steady';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { reportFigures } from '../helpers/stack';
@@ -23,7 +24,7 @@ describe('scenario 4: killing the Redis primary', () => {
     }
     const primary = compose.sentinelPrimary();
     expect(REDIS_NODES).toContain(primary);
-    const replica = REDIS_NODES.find((n) => n !== primary)!;
+    const replica = replicaOrder(primary)[0]!; // the one Sentinel promotes first (replica-priority)
     await sleep(1500); // the promise covers writes at least 1 s old (everysec fsync, async replication)
 
     const killedAt = Date.now();

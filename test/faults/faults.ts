@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Compose } from '../../toolkit/compose';
 import { MASTER_NAME, primaryNamedBy, replicationInfo, sentinelCommand, sentinelFields } from '../../toolkit/sentinel';
-import { APP_SERVICES, REDIS_NODES, SENTINEL_SERVICES } from '../../toolkit/services';
+import { APP_SERVICES, SENTINEL_SERVICES } from '../../toolkit/services';
 import { stackCompose, type StackInfo } from '../../toolkit/stack';
 import { waitForSteadyStack } from '../../toolkit/steady';
 import { waitFor } from '../../toolkit/time';
@@ -70,13 +70,10 @@ export const secondsBetween = (from: number, to: number) => Math.round((to - fro
 
 export interface RedisRoles {
   primary: string;
+  /** The replica Sentinel promotes first. */
   replica: string;
-}
-
-export function otherNode(node: string): string {
-  const other = REDIS_NODES.find((n) => n !== node);
-  if (!other || !REDIS_NODES.includes(node)) throw new Error(`not a Redis node of the stack: ${node}`);
-  return other;
+  /** Every replica, `replica` first. */
+  replicas: string[];
 }
 
 /** Resolves once `replica` runs as a replica of `primary` with its link up. */
@@ -124,8 +121,8 @@ export async function waitAppsServe(timeoutMs = 60_000): Promise<void> {
 
 /** Waits for the fault stack to be steady (toolkit/steady.ts, the precondition of every scenario); returns who is primary. */
 export async function waitSteady(timeoutMs = 120_000): Promise<RedisRoles> {
-  const { primary, replica } = await waitForSteadyStack(faultsInfo(), timeoutMs);
-  return { primary, replica };
+  const { primary, replica, replicas } = await waitForSteadyStack(faultsInfo(), timeoutMs);
+  return { primary, replica, replicas };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sign } from 'cookie-signature';
+import Redis from 'ioredis';
 import request, { type Response } from 'supertest';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
@@ -88,6 +89,26 @@ describe('Redis outage (redis store)', () => {
     expect(visitAfter.body.visits).toBe(1); // a fresh session: the throw-away Redis came back empty
     expect(readyAfter.status).toBe(200);
     expect(clusterAfter.status).toBe(200);
+  });
+
+  test('when Redis stops answering on a connection that stays open, then /readyz answers 503 within the command timeout, and 200 once it answers again', async () => {
+    app = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'outage-silent' });
+    const admin = new Redis(owned.url);
+    try {
+      expect((await request(app.url).get('/readyz')).status).toBe(200);
+      // Every client but this one waits, connected, for 3 s: what a partition looks like to the app's client.
+      await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
+      const silent = await timed('GET /readyz, Redis silent', () => request(app!.url).get('/readyz'));
+      await sleep(3200);
+      const after = await request(app.url).get('/readyz');
+
+      expect(silent.res.status).toBe(503);
+      expect(silent.res.body.store).toBe('unavailable');
+      expect(silent.ms).toBeLessThan(FAST_MS);
+      expect(after.status).toBe(200);
+    } finally {
+      await admin.quit();
+    }
   });
 
   test('when Redis is stopped for longer, then every request still fails fast instead of queueing, and nothing hangs', async () => {

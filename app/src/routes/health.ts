@@ -10,9 +10,10 @@ export function healthRoutes(store: SessionStore, registry: Registry, isDraining
     res.json({ status: 'ok' });
   });
 
-  // Readiness: worth sending traffic to (store reachable, not shutting down).
-  router.get('/readyz', (_req, res) => {
-    const store_ = store.isReady() ? 'ok' : 'unavailable';
+  // Readiness: worth sending traffic to (store reachable — a PING answered within the command timeout — and
+  // not shutting down).
+  router.get('/readyz', async (_req, res) => {
+    const store_ = (await store.checkReachable()) ? 'ok' : 'unavailable';
     const ready = store_ === 'ok' && !isDraining();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', store: store_, draining: isDraining() });
   });

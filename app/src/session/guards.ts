@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config';
 import { HttpError, unauthorized } from '../errors';
+import { isStoreUnavailableError } from '../redis';
 import { userById } from '../users';
 import { clearSessionCookie, issueSessionCookie, presentedSessionId } from './cookie';
 import { isCsrfToken } from './csrf';
@@ -51,16 +52,31 @@ export function requireSession(deps: SessionDeps): RequestHandler {
       clearSessionCookie(config, req, res);
       throw END_CODES.expired();
     }
-    if (isDueForExtension(config.session, now, live.lastSeenAt)) {
-      const idleExpiresAt = idleExpiry(config.session, now, live.absoluteExpiresAt);
-      if (!(await store.extend(req.sessionID, live.userId, idleExpiresAt, now))) {
-        throw await endedSessionError(deps, req, res, req.sessionID);
-      }
-      issueSessionCookie(config, req, res, idleExpiresAt);
-      res.locals.sessionTimes = { lastSeenAt: now, idleExpiresAt };
-    }
+    if (isDueForExtension(config.session, now, live.lastSeenAt)) await extendIdleWindow(deps, req, res, live, now);
     next();
   };
+}
+
+/**
+ * Moves the idle window on (store and cookie together). When the store takes reads but refuses writes — a
+ * primary without the replicas min-replicas-to-write asks for, a replica not yet promoted — the request is
+ * served without the extension: the session stays valid until its current idle expiry, the cookie keeps
+ * that expiry, and the next request tries again. Nothing is promised that was not written.
+ */
+async function extendIdleWindow(deps: SessionDeps, req: Request, res: Response, live: LiveSession, now: number): Promise<void> {
+  const { config, store } = deps;
+  const idleExpiresAt = idleExpiry(config.session, now, live.absoluteExpiresAt);
+  let extended: boolean;
+  try {
+    extended = await store.extend(req.sessionID, live.userId, idleExpiresAt, now);
+  } catch (err) {
+    if (!isStoreUnavailableError(err) || req.method !== 'GET') throw err;
+    req.log?.warn({ err: (err as Error).message }, 'idle window not extended: the store refused the write');
+    return;
+  }
+  if (!extended) throw await endedSessionError(deps, req, res, req.sessionID);
+  issueSessionCookie(config, req, res, idleExpiresAt);
+  res.locals.sessionTimes = { lastSeenAt: now, idleExpiresAt };
 }
 
 /** State-changing requests must echo the session's CSRF token (csrf.ts) in X-CSRF-Token. Goes after requireSession. */

@@ -29,6 +29,10 @@ export class MemorySessionStore extends Store implements SessionStore {
     return true;
   }
 
+  async checkReachable(): Promise<boolean> {
+    return true;
+  }
+
   private live(sid: string): SessionData | null {
     const entry = this.sessions.get(sid);
     if (!entry) return null;

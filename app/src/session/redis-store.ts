@@ -209,6 +209,15 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return this.redis.status === 'ready';
   }
 
+  async checkReachable(): Promise<boolean> {
+    if (!this.isReady()) return false;
+    // A PING bounded by the client's commandTimeout: it rejects rather than wait on a silent connection.
+    return this.redis.ping().then(
+      (reply) => reply === 'PONG',
+      () => false,
+    );
+  }
+
   /**
    * express-session builds req.session from a loaded session here. With `secure: 'auto'` the request says
    * whether the cookie is Secure, as it does for a new session: the blob does not hold it.

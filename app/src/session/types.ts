@@ -65,7 +65,13 @@ export type CartUpdate =
  */
 export interface SessionStore extends Store {
   readonly mode: StoreMode;
+  /** Connected, as far as the client knows (no round trip): the fast check of an error path. */
   isReady(): boolean;
+  /**
+   * Reachable now: a round trip within the command timeout. The readiness probe's check — a connection can
+   * look up while nothing comes back through it (a network partition drops packets; no RST closes it).
+   */
+  checkReachable(): Promise<boolean>;
   incrementVisits(sid: string): Promise<number | null>;
   addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate>;
   removeFromCart(sid: string, productId: string): Promise<CartUpdate>;

@@ -9,8 +9,8 @@ import type { BenchSettings, Plan } from './settings.ts';
  */
 export const STACK: Record<Variant, { nginx: string; apps: string[]; redis: string[] }> = {
   sticky: { nginx: 'nginx-sticky', apps: ['sticky-1', 'sticky-2', 'sticky-3'], redis: [] },
-  redis: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica'] },
-  baseline: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica'] },
+  redis: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica', 'redis-replica-2'] },
+  baseline: { nginx: 'nginx', apps: ['app-1', 'app-2', 'app-3'], redis: ['redis-primary', 'redis-replica', 'redis-replica-2'] },
   cluster: { nginx: 'nginx-cluster', apps: ['cluster-app-1', 'cluster-app-2', 'cluster-app-3'], redis: [1, 2, 3, 4, 5, 6].map((n) => `redis-node-${n}`) },
 };
 
