@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ClusterEventsView, LiveInstance, LiveInstancesView, RedisLink, StoreMode } from '../http-contract';
 import type { RedisClient, RedisMode } from '../redis';
 import { RequestFigures } from './figures';
-import { BEAT_MS, EVENTS_SHOWN, GONE_AFTER_MS, RedisBoard, eventView, type BoardSnapshot, type InstanceBeat, type StoredEvent } from './redis-board';
+import { BEAT_MS, GONE_AFTER_MS, RedisBoard, eventView, type BoardSnapshot, type InstanceBeat, type StoredEvent } from './redis-board';
 
 /** The whole cluster as one instance can tell it: every instance's heartbeat and what happened (the events). */
 export interface LiveView {
