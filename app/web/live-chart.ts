@@ -48,7 +48,9 @@ export function drawChart(svg: SVGSVGElement, series: ChartSeries[], marks: Char
     for (const kind of ['requests', 'errors'] as const) {
       if (s.points.length === 0) continue;
       const points = s.points.map((p) => `${x(p.t + 500).toFixed(1)},${y(p[kind]).toFixed(1)}`).join(' ');
-      svg.append(el('polyline', { class: `line ${kind}`, 'data-color': s.color, 'data-instance': s.id, points }));
+      // data-total: the line's sum over the window, for a reader (or a test) that wants the figure, not the pixels.
+      const sum = s.points.filter((p) => p.t >= from).reduce((n, p) => n + p[kind], 0);
+      svg.append(el('polyline', { class: `line ${kind}`, 'data-color': s.color, 'data-instance': s.id, 'data-total': sum, points }));
     }
   }
 }
@@ -66,7 +68,7 @@ function axes(max: number, y: (v: number) => number): SVGElement[] {
 }
 
 function markOf(mark: ChartMark, index: number, x: (t: number) => number): SVGElement[] {
-  const group = el('g', { class: 'marker', 'data-type': mark.type });
+  const group = el('g', { class: 'marker', 'data-type': mark.type, 'data-at': new Date(mark.t).toISOString() });
   const at = x(mark.t);
   if (mark.until !== undefined) {
     group.append(el('rect', { class: 'band', x: at, y: PLOT.top, width: Math.max(2, x(mark.until) - at), height: PLOT.bottom - PLOT.top }));

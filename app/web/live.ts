@@ -123,6 +123,7 @@ export class LivePanel {
       const item = document.createElement('li');
       item.dataset.type = event.type;
       item.dataset.instance = event.instance;
+      item.dataset.at = event.at;
       item.textContent = `${clock(event.at)} ${describeEvent(event)}`;
       return item;
     }));

@@ -1,7 +1,13 @@
+import type { Page } from 'playwright-core';
 import type { Compose } from '../../toolkit/compose';
-import { ALL_SERVICES, APP_SERVICES, STICKY_SERVICES } from '../../toolkit/services';
+import { ALL_SERVICES, APP_SERVICES, REDIS_NODES, STICKY_SERVICES } from '../../toolkit/services';
 import { bringUp, stackCompose, stackOnFreePorts, tearDownStack, type StackInfo } from '../../toolkit/stack';
 import { waitForSteadyStack } from '../../toolkit/steady';
+import { sleep, waitFor } from '../../toolkit/time';
+import type { LiveInstancesView } from '../../app/src/http-contract';
+import { clickUntilStopped } from '../helpers/clicks';
+import { TestClient } from '../helpers/client';
+import { reportFigures } from '../helpers/stack';
 import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
 
 /**
@@ -36,7 +42,7 @@ describe('dashboard page (compose cluster)', () => {
   afterEach(async () => {
     await browser?.close();
     browser = undefined;
-    compose.run(['start', ...APP_SERVICES, ...STICKY_SERVICES]);
+    compose.run(['start', ...REDIS_NODES, ...APP_SERVICES, ...STICKY_SERVICES]);
     await waitForSteadyStack(stack);
   }, 180_000);
 
@@ -121,4 +127,84 @@ describe('dashboard page (compose cluster)', () => {
     expect(await page.locator('#login-form').isVisible()).toBe(true);
     expect(browser.problems).toEqual([]);
   }, 120_000);
+
+  test('when app-2 and then the Redis primary are killed with the live view open, then app-2 shows as gone within 3 s, the other two take its share, and the chart marks the 503 window and the primary switch', async () => {
+    const target = { url: httpUrl };
+    const clients = [new TestClient(), new TestClient()];
+    for (const client of clients) await client.login(target, 'carol');
+    browser = await launchBrowser();
+    const { page } = browser;
+    const clicks = clickUntilStopped(clients, target);
+    try {
+      await page.goto(`${httpUrl}/`);
+      await page.locator('#live[data-ready="true"]').waitFor();
+      for (const app of APP_SERVICES) await page.locator(`#live-instances [data-instance="${app}"][data-state="up"]`).waitFor({ timeout: 10_000 });
+      await sleep(8000); // the chart fills with three lines
+      const survivorsBefore = await shownRequestRate(page, ['app-1', 'app-3']);
+      await browser.screenshot('live-steady');
+
+      const killedAt = Date.now();
+      compose.kill('app-2');
+      const apiGoneMs = await untilListedGone(httpUrl, 'app-2', killedAt);
+      await page.locator('#live-instances [data-instance="app-2"][data-state="gone"]').waitFor({ timeout: 5000 });
+      const pageGoneMs = Date.now() - killedAt;
+      await eventShown(page, '#live-events li[data-type="gone"][data-instance="app-2"]', killedAt, 5000);
+      await sleep(8000); // its line has dropped, the others carry its share
+      const survivorsAfter = await shownRequestRate(page, ['app-1', 'app-3']);
+      await browser.screenshot('live-app-2-killed');
+
+      const primary = compose.sentinelPrimary();
+      const primaryKilledAt = Date.now();
+      compose.kill(primary);
+      await eventShown(page, '#live-events li[data-type="primary-changed"]', primaryKilledAt, 60_000);
+      const switchShownMs = Date.now() - primaryKilledAt;
+      await eventShown(page, '#live-events li[data-type="redis-outage"]', primaryKilledAt - 2000, 15_000);
+      await eventShown(page, '#live-chart .marker[data-type="primary-changed"]', primaryKilledAt, 5000);
+      await eventShown(page, '#live-chart .marker[data-type="redis-outage"]', primaryKilledAt - 2000, 5000);
+      await sleep(3000); // writes resumed: the errors line is back at zero after its window
+      const errorsOnChart = await page.locator('#live-chart polyline.errors').evaluateAll((lines) => lines.reduce((n, line) => n + Number(line.getAttribute('data-total')), 0));
+      await browser.screenshot('live-primary-killed');
+      reportFigures('browser: live view, app-2 and the primary killed', {
+        apiGoneMs, pageGoneMs, survivorsBefore, survivorsAfter, killedPrimary: primary, switchShownMs, errorsOnChart, clicks: clicks.requests(), failedClicks: clicks.failed(),
+      });
+
+      expect(apiGoneMs).toBeLessThanOrEqual(3000);
+      // The page asks once a second: it shows what the API says at its next poll.
+      expect(pageGoneMs).toBeLessThanOrEqual(4000);
+      expect(survivorsAfter).toBeGreaterThan(survivorsBefore * 1.2);
+      expect(errorsOnChart).toBeGreaterThan(0); // the 503 window
+      expect(browser.problems).toEqual([]);
+    } finally {
+      await clicks.stop();
+    }
+  }, 240_000);
 });
+
+/** How many requests a second the live view's boxes show for these instances together: the median of 5 readings, 1 s apart. */
+async function shownRequestRate(page: Page, instances: string[]): Promise<number> {
+  const readings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const texts = await Promise.all(instances.map((id) => page.locator(`#live-instances [data-instance="${id}"]`).textContent()));
+    readings.push(texts.reduce((sum, text) => sum + Number(/(\d+) req\/s/.exec(text ?? '')?.[1] ?? 0), 0));
+    await sleep(1000);
+  }
+  return readings.sort((a, b) => a - b)[2]!;
+}
+
+/** How long after `since` GET /api/cluster/instances (any instance, through nginx) lists `id` as gone. */
+async function untilListedGone(url: string, id: string, since: number): Promise<number> {
+  await waitFor(`${id} listed gone`, async () => {
+    const res = await fetch(`${url}/api/cluster/instances`, { signal: AbortSignal.timeout(2000) });
+    const view = (await res.json()) as LiveInstancesView;
+    return view.instances.find((instance) => instance.id === id)?.state === 'gone';
+  }, 10_000, 100);
+  return Date.now() - since;
+}
+
+/** Waits until an element matching `selector` carries a data-at no earlier than `since` (events of earlier tests stay listed). */
+async function eventShown(page: Page, selector: string, since: number, timeoutMs: number): Promise<void> {
+  await waitFor(selector, async () => {
+    const times = await page.locator(selector).evaluateAll((items) => items.map((item) => Date.parse(item.getAttribute('data-at') ?? '')));
+    return times.some((t) => t >= since - 1000);
+  }, timeoutMs, 200);
+}

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startInstance, type TestInstance } from '../helpers/instance';
+import { startInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
 import { launchBrowser, waitForText, type TestBrowser } from './chromium';
 
