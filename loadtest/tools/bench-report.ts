@@ -238,7 +238,7 @@ function resultsSection(results: BenchResults): string[] {
       `² Every variant at the same rate, 50 % of the sticky maximum, for ${redis?.durationS ?? '?'} s (\`02.steady.ts\`)${rounds > 1 ? '; the round with the lowest p95, whose CPU, commands and reuse the rows below give' : ''}. ` +
       `³ CPU time of the variant's containers over the load (${st.cpuSource}): nginx + the three apps, + redis-primary and redis-replica for the Redis variant and the baseline; the Sentinels, k6 and the machine's other work are listed below, not summed. ` +
       `Net of each container's idle rate — measured while the other variant was under load: Docker's healthcheck starts a node process in every app every 3 s, Sentinel pings Redis — so the figure is what the requests cost; "with idle" keeps it. ` +
-      `⁴ Delta of the primary's INFO commandstats over k6's request count, without what Sentinel, the replica and the probe send (ping, info, publish, replconf, auth, client…); commandstats also counts the commands a Lua script runs. ` +
+      `⁴ Delta of the primary's INFO commandstats over k6's request count, without what Sentinel, the replica and the probe send (ping, info, publish, replconf, auth, client…) and what the apps' live view sent (its heartbeat, counted by the apps: \`sc_live_redis_commands_total\`); commandstats also counts the commands a Lua script runs. ` +
       `⁵ 1 − TCP connections the apps accepted from nginx (\`sc_http_connections_total{peer="remote"}\`) / requests they answered it, over the phase.`,
     '',
   ];
