@@ -35,7 +35,7 @@ export interface LiveDeps {
 const SNAPSHOT_MAX_AGE_MS = 250;
 
 export function createLiveView(deps: LiveDeps): LiveView {
-  return deps.redis ? new SharedLiveView(deps, deps.redis) : new LocalLiveView(deps);
+  return deps.store.mode === 'redis' && deps.redis ? new SharedLiveView(deps, deps.redis) : new LocalLiveView(deps);
 }
 
 /** What the instance knows of itself, without asking anyone. */
