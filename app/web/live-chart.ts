@@ -43,7 +43,9 @@ export function drawChart(svg: SVGSVGElement, series: ChartSeries[], marks: Char
   const max = niceCeiling(Math.max(0, ...visible.flatMap((s) => s.points.map((p) => p.requests))));
   const y = (v: number) => PLOT.bottom - (v / max) * (PLOT.bottom - PLOT.top);
   const title = svg.querySelector('title');
-  svg.replaceChildren(...(title ? [title] : []), ...axes(max, y), ...marks.filter((m) => (m.until ?? m.t) >= from).flatMap((m, i) => markOf(m, i, x)));
+  const shown = marks.filter((m) => (m.until ?? m.t) >= from);
+  const rows = labelRows(shown, x);
+  svg.replaceChildren(...(title ? [title] : []), ...axes(max, y), ...shown.map((m, i) => markOf(m, rows[i]!, x)));
   for (const s of visible) {
     for (const kind of ['requests', 'errors'] as const) {
       if (s.points.length === 0) continue;
@@ -67,7 +69,33 @@ function axes(max: number, y: (v: number) => number): SVGElement[] {
   return out;
 }
 
-function markOf(mark: ChartMark, index: number, x: (t: number) => number): SVGElement[] {
+const LABEL_ROWS = 4;
+const CHAR_PX = 5.6;
+// Which marks get a label first when there is not room for all: what went wrong before what came back.
+const PRIORITY: Record<string, number> = { 'primary-changed': 0, gone: 1, 'redis-outage': 2, draining: 3, up: 4 };
+
+/** Where each label goes: the label's extent on the first of LABEL_ROWS rows it does not overlap; null: no room (the mark keeps its tooltip). */
+function labelRows(marks: ChartMark[], x: (t: number) => number): Array<number | null> {
+  const taken: Array<Array<[number, number]>> = Array.from({ length: LABEL_ROWS }, () => []);
+  const rows: Array<number | null> = marks.map(() => null);
+  const order = marks.map((_, i) => i).sort((a, b) => (PRIORITY[marks[a]!.type] ?? 9) - (PRIORITY[marks[b]!.type] ?? 9) || marks[b]!.t - marks[a]!.t);
+  for (const i of order) {
+    const [from, to] = labelExtent(marks[i]!, x);
+    const row = taken.findIndex((spans) => spans.every(([a, b]) => to < a || from > b));
+    if (row === -1) continue;
+    taken[row]!.push([from, to]);
+    rows[i] = row;
+  }
+  return rows;
+}
+
+function labelExtent(mark: ChartMark, x: (t: number) => number): [number, number] {
+  const at = x(mark.t);
+  const width = mark.label.length * CHAR_PX + 6;
+  return at > PLOT.right - width ? [at - width, at] : [at, at + width];
+}
+
+function markOf(mark: ChartMark, row: number | null, x: (t: number) => number): SVGElement {
   const group = el('g', { class: 'marker', 'data-type': mark.type, 'data-at': new Date(mark.t).toISOString() });
   const at = x(mark.t);
   if (mark.until !== undefined) {
@@ -75,10 +103,11 @@ function markOf(mark: ChartMark, index: number, x: (t: number) => number): SVGEl
   } else {
     group.append(el('line', { class: 'rule', x1: at, x2: at, y1: PLOT.top - 4, y2: PLOT.bottom }));
   }
-  // Labels take turns on three rows, so marks close together stay readable.
-  const row = PLOT.top + 8 + (index % 3) * 11;
-  const anchor = at > PLOT.right - 90 ? 'end' : 'start';
-  group.append(el('text', { class: 'mark-label', x: anchor === 'end' ? at - 3 : at + 3, y: row, 'text-anchor': anchor }, mark.label));
+  if (row !== null) {
+    const [from, to] = labelExtent(mark, x);
+    const anchor = from < at ? 'end' : 'start';
+    group.append(el('text', { class: 'mark-label', x: anchor === 'end' ? to - 3 : from + 3, y: PLOT.top + 8 + row * 11, 'text-anchor': anchor }, mark.label));
+  }
   group.append(el('title', {}, mark.label));
-  return [group];
+  return group;
 }

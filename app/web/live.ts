@@ -113,7 +113,7 @@ export class LivePanel {
     const now = Date.now() + this.offsetMs;
     this.ui.scope.textContent = scopeText(view);
     this.ui.instances.replaceChildren(...view.instances.map((instance) => instanceBox(instance, now)));
-    drawChart(this.ui.chart, this.chartSeries(view), this.events.map(markOf), now);
+    drawChart(this.ui.chart, this.chartSeries(view), marksOf(this.events), now);
     this.ui.legend.replaceChildren(...view.instances.map((instance) => {
       const item = document.createElement('span');
       item.append(swatch(instance.id), ` ${instance.id} `);
@@ -151,10 +151,26 @@ function scopeText(view: LiveInstancesView): string {
   return `Every instance's heartbeat, read from the shared Redis by whichever instance answers (this time ${view.observedBy}), once a second.${stale}`;
 }
 
-function markOf(event: ClusterEvent): ChartMark {
-  if (event.type === 'redis-outage') return { t: Date.parse(event.since!), until: Date.parse(event.until!), type: event.type, label: `${event.instance}: no Redis` };
-  const short = event.type === 'primary-changed' ? 'primary switch' : `${event.instance} ${event.type}`;
-  return { t: Date.parse(event.at), type: event.type, label: short };
+/** The events as the chart marks them; the outages the instances saw at about the same time make one band. */
+function marksOf(events: ClusterEvent[]): ChartMark[] {
+  const marks: ChartMark[] = [];
+  const outages: Array<ChartMark & { instances: string[] }> = [];
+  for (const event of [...events].reverse()) {
+    if (event.type !== 'redis-outage') {
+      marks.push({ t: Date.parse(event.at), type: event.type, label: event.type === 'primary-changed' ? 'primary switch' : `${event.instance} ${event.type}` });
+      continue;
+    }
+    const [since, until] = [Date.parse(event.since!), Date.parse(event.until!)];
+    const overlapping = outages.find((band) => since <= band.until! + 1000 && until >= band.t - 1000);
+    if (overlapping) {
+      [overlapping.t, overlapping.until] = [Math.min(overlapping.t, since), Math.max(overlapping.until!, until)];
+      overlapping.instances.push(event.instance);
+    } else {
+      outages.push({ t: since, until, type: event.type, label: '', instances: [event.instance] });
+    }
+  }
+  for (const band of outages) band.label = `no Redis (${band.instances.sort().join(', ')})`;
+  return [...marks, ...outages.map(({ instances: _instances, ...band }) => band)];
 }
 
 function listItem(text: string): HTMLLIElement {

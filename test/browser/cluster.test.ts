@@ -1,14 +1,13 @@
-import type { Page } from 'playwright-core';
 import type { Compose } from '../../toolkit/compose';
 import { ALL_SERVICES, APP_SERVICES, REDIS_NODES, STICKY_SERVICES } from '../../toolkit/services';
 import { bringUp, stackCompose, stackOnFreePorts, tearDownStack, type StackInfo } from '../../toolkit/stack';
 import { waitForSteadyStack } from '../../toolkit/steady';
-import { sleep, waitFor } from '../../toolkit/time';
-import type { LiveInstancesView } from '../../app/src/http-contract';
+import { sleep } from '../../toolkit/time';
 import { clickUntilStopped } from '../helpers/clicks';
 import { TestClient } from '../helpers/client';
 import { reportFigures } from '../helpers/stack';
 import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
+import { errorsOnChart, eventShown, shownRequestRate, untilListedGone } from './live-page';
 
 /**
  * The dashboard against the real compose stack, both variants, under its own project name and free
@@ -162,49 +161,20 @@ describe('dashboard page (compose cluster)', () => {
       await eventShown(page, '#live-chart .marker[data-type="primary-changed"]', primaryKilledAt, 5000);
       await eventShown(page, '#live-chart .marker[data-type="redis-outage"]', primaryKilledAt - 2000, 5000);
       await sleep(3000); // writes resumed: the errors line is back at zero after its window
-      const errorsOnChart = await page.locator('#live-chart polyline.errors').evaluateAll((lines) => lines.reduce((n, line) => n + Number(line.getAttribute('data-total')), 0));
+      const errorsShown = await errorsOnChart(page);
       await browser.screenshot('live-primary-killed');
       reportFigures('browser: live view, app-2 and the primary killed', {
-        apiGoneMs, pageGoneMs, survivorsBefore, survivorsAfter, killedPrimary: primary, switchShownMs, errorsOnChart, clicks: clicks.requests(), failedClicks: clicks.failed(),
+        apiGoneMs, pageGoneMs, survivorsBefore, survivorsAfter, killedPrimary: primary, switchShownMs, errorsOnChart: errorsShown, clicks: clicks.requests(), failedClicks: clicks.failed(),
       });
 
       expect(apiGoneMs).toBeLessThanOrEqual(3000);
       // The page asks once a second: it shows what the API says at its next poll.
       expect(pageGoneMs).toBeLessThanOrEqual(4000);
       expect(survivorsAfter).toBeGreaterThan(survivorsBefore * 1.2);
-      expect(errorsOnChart).toBeGreaterThan(0); // the 503 window
+      expect(errorsShown).toBeGreaterThan(0); // the 503 window
       expect(browser.problems).toEqual([]);
     } finally {
       await clicks.stop();
     }
   }, 240_000);
 });
-
-/** How many requests a second the live view's boxes show for these instances together: the median of 5 readings, 1 s apart. */
-async function shownRequestRate(page: Page, instances: string[]): Promise<number> {
-  const readings: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const texts = await Promise.all(instances.map((id) => page.locator(`#live-instances [data-instance="${id}"]`).textContent()));
-    readings.push(texts.reduce((sum, text) => sum + Number(/(\d+) req\/s/.exec(text ?? '')?.[1] ?? 0), 0));
-    await sleep(1000);
-  }
-  return readings.sort((a, b) => a - b)[2]!;
-}
-
-/** How long after `since` GET /api/cluster/instances (any instance, through nginx) lists `id` as gone. */
-async function untilListedGone(url: string, id: string, since: number): Promise<number> {
-  await waitFor(`${id} listed gone`, async () => {
-    const res = await fetch(`${url}/api/cluster/instances`, { signal: AbortSignal.timeout(2000) });
-    const view = (await res.json()) as LiveInstancesView;
-    return view.instances.find((instance) => instance.id === id)?.state === 'gone';
-  }, 10_000, 100);
-  return Date.now() - since;
-}
-
-/** Waits until an element matching `selector` carries a data-at no earlier than `since` (events of earlier tests stay listed). */
-async function eventShown(page: Page, selector: string, since: number, timeoutMs: number): Promise<void> {
-  await waitFor(selector, async () => {
-    const times = await page.locator(selector).evaluateAll((items) => items.map((item) => Date.parse(item.getAttribute('data-at') ?? '')));
-    return times.some((t) => t >= since - 1000);
-  }, timeoutMs, 200);
-}

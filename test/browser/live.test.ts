@@ -1,7 +1,12 @@
+import Redis from 'ioredis';
 import request from 'supertest';
+import { LIVE_KEYS } from '../../app/src/live/redis-board';
+import { sleep } from '../../toolkit/time';
+import { TestClient } from '../helpers/client';
 import { startInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
 import { launchBrowser, waitForText, type TestBrowser } from './chromium';
+import { errorsOnChart, eventShown } from './live-page';
 
 /**
  * The live cluster view in real headless Chromium, against instances in this process on a Redis of this
@@ -50,6 +55,52 @@ describe('live cluster view (in-process instances)', () => {
       expect(browser.problems).toEqual([]);
     } finally {
       await Promise.all([app1.close(), app2Open ? app2.close() : undefined]);
+    }
+  });
+
+  test('when Redis goes away and comes back with the page open, then the errors line shows the 503 window, the outage is a band, and a primary change is marked', async () => {
+    const [app1, app2] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'app-1' }), startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'app-2' })]);
+    const admin = new Redis(owned.url, { maxRetriesPerRequest: 0, retryStrategy: () => 100 }).on('error', () => undefined);
+    const client = new TestClient();
+    await client.login(app1, 'bob');
+    let reading = true;
+    const reads = (async () => {
+      while (reading) {
+        await client.get(app1, '/api/session');
+        await sleep(50);
+      }
+    })();
+    try {
+      browser = await launchBrowser();
+      const { page } = browser;
+      await page.goto(`${app1.url}/`);
+      await page.locator('#live[data-ready="true"]').waitFor();
+      await page.locator('#live-instances [data-instance="app-2"][data-state="up"]').waitFor({ timeout: 5000 });
+
+      const downAt = Date.now();
+      await owned.stop();
+      await sleep(3000);
+      await owned.start();
+      await eventShown(page, '#live-events li[data-type="redis-outage"][data-instance="app-1"]', downAt, 10_000);
+      await eventShown(page, '#live-chart .marker[data-type="redis-outage"]', downAt, 5000);
+      // As if Sentinel had moved the primary: the apps last saw another node, and find this one on reconnect.
+      const switchedAt = Date.now();
+      await admin.set(LIVE_KEYS.primaries, '10.0.0.9:6379');
+      await admin.client('KILL', 'TYPE', 'normal');
+      await eventShown(page, '#live-events li[data-type="primary-changed"]', switchedAt, 10_000);
+      await eventShown(page, '#live-chart .marker[data-type="primary-changed"]', switchedAt, 5000);
+      const errors = await errorsOnChart(page);
+      const listed = await page.locator('#live-events li[data-type="primary-changed"]').first().textContent();
+      await browser.screenshot('inprocess-live-redis-outage');
+
+      expect(errors).toBeGreaterThan(0);
+      expect(listed).toMatch(new RegExp(`Redis primary switched to 127\\.0\\.0\\.1:${owned.port} \\(seen by app-\\d\\)`));
+      expect(browser.problems).toEqual([]);
+    } finally {
+      reading = false;
+      await reads;
+      admin.disconnect();
+      await Promise.all([app1.close(), app2.close()]);
     }
   });
 
