@@ -10,12 +10,15 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 import { rejectCrossSite } from './cross-site';
 import { HttpError } from './errors';
+import { RequestFigures } from './live/figures';
+import { createLiveView } from './live/live-view';
 import { createMetrics, type Metrics } from './metrics';
-import { isStoreUnavailableError, type RedisClient } from './redis';
+import { isStoreUnavailableError, redisMode, type RedisClient } from './redis';
 import { authRoutes } from './routes/auth';
 import { cartRoutes } from './routes/cart';
 import { clusterRoutes } from './routes/cluster';
 import { healthRoutes } from './routes/health';
+import { liveRoutes } from './routes/live';
 import { currentSessionRoutes } from './routes/current-session';
 import { devicesRoutes } from './routes/devices';
 import { sessionCookieOptions } from './session/cookie';
@@ -34,6 +37,8 @@ export interface AppDeps {
   redis?: RedisClient;
   /** Process-wide metrics (CPU, memory, event loop) belong to a real server, not to a test app. */
   processMetrics?: boolean;
+  /** The live view's heartbeat (on unless told): tests that count the session path's Redis commands turn it off. */
+  heartbeat?: boolean;
 }
 
 export interface ClusterApp {
@@ -51,7 +56,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const PUBLIC_DIR = [path.resolve(__dirname, '../public'), path.resolve(__dirname, '../app/public')].find((dir) => existsSync(dir));
 
 /** Builds the app; never listens (server.ts does). */
-export function createApp({ config, logger, redis, processMetrics = false }: AppDeps): ClusterApp {
+export function createApp({ config, logger, redis, processMetrics = false, heartbeat = true }: AppDeps): ClusterApp {
   if (config.store === 'redis' && !redis) throw new Error('createApp: a Redis client is required when SESSION_STORE=redis');
   const metrics = createMetrics(config.instanceId, processMetrics);
   const cookie = sessionCookieOptions(config);
@@ -59,6 +64,18 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
   const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie, keys) : new MemorySessionStore(), metrics);
   let draining = false;
   const isDraining = () => draining;
+  const figures = new RequestFigures();
+  const live = createLiveView({
+    instanceId: config.instanceId,
+    store,
+    figures,
+    isDraining,
+    logger,
+    redis,
+    redisMode: redisMode(config.redis),
+    countCommands: (n) => metrics.liveRedisCommands.inc(n),
+    heartbeat,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -67,11 +84,12 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
 
   app.use(stampResponse(config, isDraining));
   app.use(requestLogger(logger));
-  app.use(recordRequest(metrics));
+  app.use(recordRequest(metrics, figures));
   app.use(securityHeaders());
 
   app.use(healthRoutes(store, metrics.registry, isDraining));
   if (PUBLIC_DIR) app.use(dashboardFiles(PUBLIC_DIR));
+  app.use('/api', liveRoutes(live));
 
   const api = apiRouter({ config, store, metrics }, { redis, logger, cookie, keys });
   app.use('/api', api.router);
@@ -85,9 +103,11 @@ export function createApp({ config, logger, redis, processMetrics = false }: App
     store,
     metrics,
     startDraining: () => {
+      if (!draining) live.noteDraining();
       draining = true;
     },
     close: async () => {
+      await live.close();
       api.close();
       await store.close();
     },
@@ -187,13 +207,18 @@ function sessionMiddleware(config: Readonly<Config>, store: SessionStore, cookie
   });
 }
 
-function recordRequest(metrics: Metrics): RequestHandler {
+// Probes, not traffic: left out of the live view's figures.
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+function recordRequest(metrics: Metrics, figures: RequestFigures): RequestHandler {
   return (req, res, next) => {
     const stop = metrics.httpDuration.startTimer();
+    const probe = PROBES.has(req.path);
     res.on('finish', () => {
       // Route patterns, never raw paths, keep the label set bounded.
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'other';
-      stop({ route, method: req.method });
+      const seconds = stop({ route, method: req.method });
+      if (!probe) figures.record(seconds * 1000, res.statusCode);
       metrics.httpRequests.inc({ route, method: req.method, status: String(res.statusCode) });
     });
     next();

@@ -90,6 +90,91 @@ export interface ClusterShard {
   slots: [number, number][];
 }
 
+/** One second of an instance's own traffic (health checks and /metrics left out), counted in process. */
+export interface InstanceFigures {
+  /** The second these figures cover (its start). */
+  second: string;
+  requests: number;
+  /** Answers with a 5xx status. */
+  errors: number;
+  /** The upper bound of the latency bucket holding the 95th percentile (ms); null without requests. */
+  p95Ms: number | null;
+}
+
+/** The Redis an instance's client is using, as the instance itself sees it. */
+export interface RedisLink {
+  mode: 'standalone' | 'sentinel' | 'cluster';
+  /** The primary the client is connected to (a Redis Cluster: every shard's primary), host:port. */
+  primaries: string[];
+  /** The role of the node it is connected to; null until known. */
+  role: 'primary' | 'replica' | null;
+  reachable: boolean;
+}
+
+/** `gone`: it said it stopped, or no heartbeat came for 2.5 s. */
+export type InstanceState = 'up' | 'draining' | 'gone';
+
+/** An instance as the live view shows it, from its heartbeat (or, for the answering instance, from itself). */
+export interface LiveInstance {
+  id: string;
+  state: InstanceState;
+  lastSeen: string;
+  startedAt: string | null;
+  ready: boolean;
+  draining: boolean;
+  /** Its last complete second; null once gone. */
+  figures: InstanceFigures | null;
+  /** null in the sticky variant (no Redis). */
+  redis: RedisLink | null;
+}
+
+/** One instance's figures, a second each, oldest first, starting at `from`. */
+export interface FigureHistory {
+  from: string;
+  requests: number[];
+  errors: number[];
+  p95Ms: (number | null)[];
+}
+
+export interface LiveInstancesView {
+  observedBy: string;
+  store: StoreMode;
+  /** false in the sticky variant: there is no shared store, so an instance can show only itself. */
+  shared: boolean;
+  /** true when Redis could not be read just now: the other instances are as last read. */
+  stale: boolean;
+  now: string;
+  /** Every instance seen in the last minute, by id. */
+  instances: LiveInstance[];
+  /** The answering instance's own last 120 s. */
+  history: FigureHistory;
+}
+
+export type ClusterEventType = 'up' | 'gone' | 'draining' | 'primary-changed' | 'redis-outage';
+
+/** What happened to the cluster, newest first. `instance`: the one it happened to, or (primary-changed) that saw it. */
+export interface ClusterEvent {
+  at: string;
+  type: ClusterEventType;
+  instance: string;
+  /** gone: it said it stopped, or it went silent. */
+  reason?: 'stopped' | 'silent';
+  lastSeen?: string;
+  /** primary-changed: the primaries before and after, host:port, comma-separated. */
+  from?: string;
+  to?: string;
+  /** redis-outage: when this instance lost Redis and got it back. */
+  since?: string;
+  until?: string;
+}
+
+export interface ClusterEventsView {
+  observedBy: string;
+  shared: boolean;
+  stale: boolean;
+  events: ClusterEvent[];
+}
+
 export interface ApiError {
   error: string;
   message: string;

@@ -46,6 +46,13 @@ export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    // The heartbeat, the events and the board readings of the live view (app/src/live): the benchmark takes
+    // them off the apps' commands, as it does Sentinel's (docs/benchmarks.md).
+    liveRedisCommands: new Counter({
+      name: 'sc_live_redis_commands_total',
+      help: 'Redis commands the live cluster view sent, counted as INFO commandstats counts them',
+      registers: [registry],
+    }),
     storeErrors: new Counter({
       name: 'sc_store_errors_total',
       help: 'Session store operations that failed',

@@ -1,4 +1,5 @@
 import { Api, type ApiResult } from './api.js';
+import { LivePanel } from './live.js';
 import { RECENT_MS, RequestStrip, swatch } from './strip.js';
 import type { ApiError, CartItem, ClusterView, DeviceSession, LoginResult, RedisClusterView, SessionView } from './types.js';
 
@@ -72,6 +73,16 @@ interface KnownSession {
   createdBy: string;
   lastServedBy: string;
 }
+
+const live = new LivePanel({
+  section: byId('live'),
+  scope: byId('live-scope'),
+  instances: byId<HTMLUListElement>('live-instances'),
+  redis: byId<HTMLUListElement>('live-redis'),
+  chart: document.getElementById('live-chart') as unknown as SVGSVGElement,
+  legend: byId('live-legend'),
+  events: byId<HTMLOListElement>('live-events'),
+});
 
 const api = new Api();
 const strip = new RequestStrip(byId<HTMLOListElement>('strip'), byId<HTMLUListElement>('legend'));
@@ -197,6 +208,7 @@ async function loadCluster(): Promise<ApiResult<ClusterView>> {
   const result = await api.request<ClusterView>('GET', '/api/cluster');
   noteHealth(result);
   if (result.ok) renderCluster(result.body);
+  if (result.ok || result.status === 503) live.showCluster(result.ok ? result.body : null);
   return result;
 }
 
@@ -533,4 +545,5 @@ void (async () => {
   if ((await loadSession()).ok) await loadDevices();
   document.body.dataset.ready = 'true';
   setTimeout(() => void poll(), POLL_MS);
+  live.start();
 })();

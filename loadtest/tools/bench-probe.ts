@@ -123,13 +123,15 @@ export function appCounters(nginxContainer: string, apps: string[]): Record<stri
   const out: Record<string, AppCounters> = {};
   const of = (instance: string) => (out[instance] ??= { connections: 0, requests: {}, storeOps: {} });
   for (const line of text.split('\n')) {
-    const m = /^(sc_http_connections_total|sc_http_requests_total|sc_store_command_duration_seconds_count)\{([^}]*)\} (\S+)$/.exec(line);
+    const m = /^(sc_http_connections_total|sc_http_requests_total|sc_store_command_duration_seconds_count|sc_live_redis_commands_total)\{([^}]*)\} (\S+)$/.exec(line);
     if (!m) continue;
     const l = labels(m[2]!);
     const value = Number(m[3]);
     const app = of(l.instance ?? '?');
     if (m[1] === 'sc_http_connections_total') {
       if (l.peer === 'remote') app.connections += value;
+    } else if (m[1] === 'sc_live_redis_commands_total') {
+      app.liveCommands = value;
     } else if (m[1] === 'sc_http_requests_total') {
       app.requests[l.route ?? 'other'] = (app.requests[l.route ?? 'other'] ?? 0) + value;
     } else {

@@ -1,8 +1,13 @@
 import type { Compose } from '../../toolkit/compose';
-import { ALL_SERVICES, APP_SERVICES, STICKY_SERVICES } from '../../toolkit/services';
+import { ALL_SERVICES, APP_SERVICES, REDIS_NODES, STICKY_SERVICES } from '../../toolkit/services';
 import { bringUp, stackCompose, stackOnFreePorts, tearDownStack, type StackInfo } from '../../toolkit/stack';
 import { waitForSteadyStack } from '../../toolkit/steady';
+import { sleep } from '../../toolkit/time';
+import { clickUntilStopped } from '../helpers/clicks';
+import { TestClient } from '../helpers/client';
+import { reportFigures } from '../helpers/stack';
 import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
+import { errorsOnChart, eventShown, shownRequestRate, untilListedGone } from './live-page';
 
 /**
  * The dashboard against the real compose stack, both variants, under its own project name and free
@@ -36,7 +41,7 @@ describe('dashboard page (compose cluster)', () => {
   afterEach(async () => {
     await browser?.close();
     browser = undefined;
-    compose.run(['start', ...APP_SERVICES, ...STICKY_SERVICES]);
+    compose.run(['start', ...REDIS_NODES, ...APP_SERVICES, ...STICKY_SERVICES]);
     await waitForSteadyStack(stack);
   }, 180_000);
 
@@ -121,4 +126,55 @@ describe('dashboard page (compose cluster)', () => {
     expect(await page.locator('#login-form').isVisible()).toBe(true);
     expect(browser.problems).toEqual([]);
   }, 120_000);
+
+  test('when app-2 and then the Redis primary are killed with the live view open, then app-2 shows as gone within 3 s, the other two take its share, and the chart marks the 503 window and the primary switch', async () => {
+    const target = { url: httpUrl };
+    const clients = [new TestClient(), new TestClient()];
+    for (const client of clients) await client.login(target, 'carol');
+    browser = await launchBrowser();
+    const { page } = browser;
+    const clicks = clickUntilStopped(clients, target);
+    try {
+      await page.goto(`${httpUrl}/`);
+      await page.locator('#live[data-ready="true"]').waitFor();
+      for (const app of APP_SERVICES) await page.locator(`#live-instances [data-instance="${app}"][data-state="up"]`).waitFor({ timeout: 10_000 });
+      await sleep(8000); // the chart fills with three lines
+      const survivorsBefore = await shownRequestRate(page, ['app-1', 'app-3']);
+      await browser.screenshot('live-steady');
+
+      const killedAt = Date.now();
+      compose.kill('app-2');
+      const apiGoneMs = await untilListedGone(httpUrl, 'app-2', killedAt);
+      await page.locator('#live-instances [data-instance="app-2"][data-state="gone"]').waitFor({ timeout: 5000 });
+      const pageGoneMs = Date.now() - killedAt;
+      await eventShown(page, '#live-events li[data-type="gone"][data-instance="app-2"]', killedAt, 5000);
+      await sleep(8000); // its line has dropped, the others carry its share
+      const survivorsAfter = await shownRequestRate(page, ['app-1', 'app-3']);
+      await browser.screenshot('live-app-2-killed');
+
+      const primary = compose.sentinelPrimary();
+      const primaryKilledAt = Date.now();
+      compose.kill(primary);
+      await eventShown(page, '#live-events li[data-type="primary-changed"]', primaryKilledAt, 60_000);
+      const switchShownMs = Date.now() - primaryKilledAt;
+      await eventShown(page, '#live-events li[data-type="redis-outage"]', primaryKilledAt - 2000, 15_000);
+      await eventShown(page, '#live-chart .marker[data-type="primary-changed"]', primaryKilledAt, 5000);
+      await eventShown(page, '#live-chart .marker[data-type="redis-outage"]', primaryKilledAt - 2000, 5000);
+      await sleep(3000); // writes resumed: the errors line is back at zero after its window
+      const errorsShown = await errorsOnChart(page);
+      await browser.screenshot('live-primary-killed');
+      reportFigures('browser: live view, app-2 and the primary killed', {
+        apiGoneMs, pageGoneMs, survivorsBefore, survivorsAfter, killedPrimary: primary, switchShownMs, errorsOnChart: errorsShown, clicks: clicks.requests(), failedClicks: clicks.failed(),
+      });
+
+      expect(apiGoneMs).toBeLessThanOrEqual(3000);
+      // The page asks once a second: it shows what the API says at its next poll.
+      expect(pageGoneMs).toBeLessThanOrEqual(4000);
+      expect(survivorsAfter).toBeGreaterThan(survivorsBefore * 1.2);
+      expect(errorsShown).toBeGreaterThan(0); // the 503 window
+      expect(browser.problems).toEqual([]);
+    } finally {
+      await clicks.stop();
+    }
+  }, 240_000);
 });

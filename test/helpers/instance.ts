@@ -37,8 +37,9 @@ export function testRedisUrl(): string {
  * Starts an instance. Several instances started with the same REDIS_URL share sessions, exactly as
  * the containers of the cluster do. Environment entries override the test defaults.
  * `waitForRedis: false` starts it even while its Redis is down, as a container may be.
+ * `heartbeat: false` leaves the live view's heartbeat off (tests that count the session path's commands).
  */
-export async function startInstance(env: Record<string, string> = {}, { waitForRedis = true } = {}): Promise<TestInstance> {
+export async function startInstance(env: Record<string, string> = {}, { waitForRedis = true, heartbeat = true } = {}): Promise<TestInstance> {
   const config = loadConfig({
     REDIS_URL: testRedisUrl(),
     LOG_LEVEL: 'silent',
@@ -49,7 +50,7 @@ export async function startInstance(env: Record<string, string> = {}, { waitForR
   // The production client factory, so its timeout and reconnect policy are what the tests see.
   const redis = config.store === 'redis' ? createRedisClient(config.redis, logger) : undefined;
   if (redis && waitForRedis && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  const cluster = createApp({ config, logger, redis });
+  const cluster = createApp({ config, logger, redis, heartbeat });
   const server: Server = cluster.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;

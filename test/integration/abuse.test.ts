@@ -588,6 +588,9 @@ describe('the Redis ACL user of redis/session-app.acl (redis store)', () => {
     statuses['revoked session'] = (await phone.get(app, '/api/session')).status;
     statuses['DELETE /api/sessions'] = (await laptop.delete(app, '/api/sessions')).status;
     statuses['GET /api/cluster'] = (await request(app.url).get('/api/cluster')).status;
+    const live = await request(app.url).get('/api/cluster/instances');
+    statuses['GET /api/cluster/instances'] = live.status;
+    statuses['GET /api/cluster/events'] = (await request(app.url).get('/api/cluster/events')).status;
     statuses['GET /readyz'] = (await request(app.url).get('/readyz')).status;
     statuses['POST /api/logout'] = (await laptop.post(app, '/api/logout')).status;
     statuses['logged-out cookie'] = (await laptop.get(app, '/api/session')).status;
@@ -606,11 +609,15 @@ describe('the Redis ACL user of redis/session-app.acl (redis store)', () => {
       'revoked session': 401,
       'DELETE /api/sessions': 204,
       'GET /api/cluster': 200,
+      'GET /api/cluster/instances': 200,
+      'GET /api/cluster/events': 200,
       'GET /readyz': 200,
       'POST /api/logout': 204,
       'logged-out cookie': 401,
     });
     expect(refused.map((entry) => entry.map(String).join(' ')).filter((line) => line.includes(username))).toEqual([]);
+    // The live view read its board as that user (its heartbeats, running meanwhile, are in the ACL log if refused).
+    expect(live.body.stale).toBe(false);
   });
 
   test('when that user tries anything else, then Redis refuses it: FLUSHALL, CONFIG, KEYS, DEBUG, ACL, and keys outside its patterns', async () => {

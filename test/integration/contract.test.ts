@@ -316,6 +316,28 @@ describe.each<{ mode: string; store: string; env: Record<string, string> }>([
       expect(holder.primary).toBe(primary);
     });
 
+    test('when GET /api/cluster/instances and /api/cluster/events, then the live view: this instance up among those seen, its own two minutes, its events, never cached', async () => {
+      const instances = await request(app.url).get('/api/cluster/instances');
+      const events = await request(app.url).get('/api/cluster/events');
+
+      expect(instances.status).toBe(200);
+      expect(instances.headers['cache-control']).toBe('no-store');
+      expect(instances.body).toMatchObject({ observedBy: `contract-${mode}`, store, shared: store === 'redis', stale: false, now: expect.any(String) });
+      const self = instances.body.instances.find((instance: { id: string }) => instance.id === `contract-${mode}`);
+      expect(self).toMatchObject({ state: 'up', ready: true, draining: false, figures: { requests: expect.any(Number), errors: expect.any(Number) } });
+      expect(self.redis === null).toBe(store === 'memory');
+      if (store === 'memory') expect(instances.body.instances).toHaveLength(1);
+      expect(instances.body.history.requests).toHaveLength(120);
+      expect(events.status).toBe(200);
+      expect(events.headers['cache-control']).toBe('no-store');
+      expect(events.body).toMatchObject({ observedBy: `contract-${mode}`, shared: store === 'redis', stale: false });
+      expect(events.body.events.length).toBeGreaterThan(0);
+      for (const event of events.body.events) expect(event).toMatchObject({ at: expect.any(String), type: expect.any(String), instance: expect.any(String) });
+      // On the suite's shared Redis the other files' instances come and go too: this one's own start may be
+      // past the 200 events listed by now.
+      if (store === 'memory') expect(events.body.events).toEqual([expect.objectContaining({ type: 'up', instance: `contract-${mode}` })]);
+    });
+
     test('when probed, then /healthz and /readyz answer 200 and /metrics is Prometheus text with request counts', async () => {
       const health = await request(app.url).get('/healthz');
       const ready = await request(app.url).get('/readyz');

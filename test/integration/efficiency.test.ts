@@ -15,7 +15,8 @@ import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
  * INFO commandstats and used_memory are server-wide, and the other files run in parallel on the suite's Redis.
  * Commands are counted by commandstats (those a Lua script runs included). A write is a command Redis
  * flags `write` (COMMAND INFO): SET, DEL, ZADD, ZREM, ZREMRANGEBYSCORE, PEXPIREAT, … also when a script runs
- * it; EVALSHA itself is not a write, what it runs is counted.
+ * it; EVALSHA itself is not a write, what it runs is counted. The instances send no heartbeat (the live view's
+ * own cost is measured in live-view.test.ts).
  */
 jest.setTimeout(60_000);
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
   owned = await startOwnedRedis();
   redis = new Redis(owned.url);
   // Idle 30 min, extended at most once a minute (the defaults, spelled out): no read below extends.
-  app = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency', SESSION_IDLE_TIMEOUT_S: '1800', SESSION_TOUCH_AFTER_S: '60' });
+  app = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency', SESSION_IDLE_TIMEOUT_S: '1800', SESSION_TOUCH_AFTER_S: '60' }, { heartbeat: false });
 });
 afterAll(async () => {
   await app.close();
@@ -133,7 +134,7 @@ describe('the stored session', () => {
   const STORED_TOKEN = 'stored-token-from-an-old-version';
 
   test('when a session is stored, changed and extended, then its blob carries its expiry as the key does and no cookie fields common to every session', async () => {
-    const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-touch', SESSION_TOUCH_AFTER_S: '1' });
+    const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-touch', SESSION_TOUCH_AFTER_S: '1' }, { heartbeat: false });
     try {
       const client = new TestClient();
       const login = await client.login(touching, 'alice');
@@ -177,7 +178,7 @@ describe('the stored session', () => {
   });
 
   test("when a session is created over https (secure: 'auto'), then its blob holds no cookie field either, and a loaded session's cookie is Secure exactly when its request is", async () => {
-    const proxied = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-https', TRUST_PROXY: '1' });
+    const proxied = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-https', TRUST_PROXY: '1' }, { heartbeat: false });
     try {
       const client = new TestClient();
       const login = await client.post(proxied, '/api/login', { username: 'bob', password: DEMO_USERS.bob }, { 'x-forwarded-proto': 'https' });
@@ -221,7 +222,7 @@ describe('the stored session', () => {
   });
 
   test("when a session was stored in express-session's own JSON (before the compact shape), then it is still read, changed, extended and listed", async () => {
-    const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-legacy', SESSION_TOUCH_AFTER_S: '1' });
+    const touching = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'efficiency-legacy', SESSION_TOUCH_AFTER_S: '1' }, { heartbeat: false });
     try {
       const client = new TestClient();
       const login = await client.login(touching, 'carol');

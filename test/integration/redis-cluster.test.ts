@@ -20,7 +20,8 @@ let admin: Cluster;
 beforeAll(async () => {
   cluster = await startOwnedRedisCluster();
   admin = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-  app = await startInstance({ REDIS_CLUSTER_NODES: cluster.nodes, INSTANCE_ID: 'on-cluster', SESSION_TOUCH_AFTER_S: '60' });
+  // No heartbeat: the counts below are the session path's; live-view.test.ts runs the heartbeat on a cluster.
+  app = await startInstance({ REDIS_CLUSTER_NODES: cluster.nodes, INSTANCE_ID: 'on-cluster', SESSION_TOUCH_AFTER_S: '60' }, { heartbeat: false });
 });
 afterAll(async () => {
   await app?.close();

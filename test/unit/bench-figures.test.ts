@@ -195,7 +195,15 @@ describe('redisFigures', () => {
   const after = counters({ get: 1150, ping: 80, 'client|setname': 2, evalsha: 10 }, 0, {}, {});
 
   test("counts the apps' commands only, per request, and per read when every request was a read", () => {
-    expect(redisFigures('redis', [before, after], 1000, 1000)).toEqual({ commands: { get: 1050, ping: 30, 'client|setname': 1, evalsha: 10 }, appCommands: 1060, perRequest: 1.06, perRead: 1.06 });
+    expect(redisFigures('redis', [before, after], 1000, 1000)).toEqual({ commands: { get: 1050, ping: 30, 'client|setname': 1, evalsha: 10 }, appCommands: 1060, liveCommands: 0, perRequest: 1.06, perRead: 1.06 });
+  });
+
+  test("takes the live view's own commands (each app's sc_live_redis_commands_total) off the apps'", () => {
+    const beating = (c: Counters, live: number): Counters => ({ ...c, apps: Object.fromEntries(Object.entries(c.apps).map(([app, counted]) => [app, { ...counted, liveCommands: live }])) });
+
+    const result = redisFigures('redis', [beating(before, 100), beating(after, 120)], 1000, 1000);
+
+    expect(result).toMatchObject({ liveCommands: 60, appCommands: 1000, perRead: 1 });
   });
 
   test('no per-read figure for a mixed phase, none at all for sticky, and 0 per request without requests', () => {

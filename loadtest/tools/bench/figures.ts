@@ -163,12 +163,17 @@ export function cpuFigures(variant: Variant, [cpu0, cpu1]: Measured['cpu'], requ
   };
 }
 
-/** The apps' commands on the primary over the phase, per request and (a reads-only phase) per read; none for sticky. */
+/**
+ * The apps' commands on the primary over the phase, per request and (a reads-only phase) per read; none for
+ * sticky. What the apps' live view sent (its heartbeat: 5 commands a second per app) is taken off, as it counts
+ * them itself: it is the same whatever the load, so per request it would only say how long the phase was.
+ */
 export function redisFigures(variant: Variant, [before, after]: Measured['counters'], requests: number, reads: number): SteadyResult['redis'] {
   if (variant === 'sticky') return null;
   const commands = delta(before.commands, after.commands);
-  const appCommands = sum(Object.entries(commands).filter(([name]) => !BACKGROUND_COMMANDS.test(name)).map(([, n]) => n));
-  return { commands, appCommands, perRequest: requests ? appCommands / requests : 0, perRead: reads && reads === requests ? appCommands / reads : null };
+  const liveCommands = sum(STACK[variant].apps.map((app) => (after.apps[app]?.liveCommands ?? 0) - (before.apps[app]?.liveCommands ?? 0)));
+  const appCommands = Math.max(0, sum(Object.entries(commands).filter(([name]) => !BACKGROUND_COMMANDS.test(name)).map(([, n]) => n)) - liveCommands);
+  return { commands, appCommands, liveCommands, perRequest: requests ? appCommands / requests : 0, perRead: reads && reads === requests ? appCommands / reads : null };
 }
 
 /** The apps' own counters over the phase: store operations per request, and nginx's keep-alive reuse. */

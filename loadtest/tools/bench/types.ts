@@ -19,6 +19,8 @@ export interface AppCounters {
   requests: Record<string, number>;
   /** Session store operations (sc_store_command_duration_seconds_count), by operation. */
   storeOps: Record<string, number>;
+  /** Redis commands the live cluster view sent (sc_live_redis_commands_total): heartbeats, events, board readings. */
+  liveCommands?: number;
 }
 
 export interface K6Metric {
@@ -107,7 +109,8 @@ export interface SteadyResult {
     hostBusy: number;
     other: number;
   };
-  redis: { commands: Record<string, number>; appCommands: number; perRequest: number; perRead: number | null } | null;
+  /** appCommands: the apps' commands less their live view's (liveCommands), so the heartbeat is not counted per request. */
+  redis: { commands: Record<string, number>; appCommands: number; liveCommands: number; perRequest: number; perRead: number | null } | null;
   storeOpsPerRequest: Record<string, number>;
   keepalive: { connections: number; requests: number; reuse: number | null };
   countersLate: boolean;
