@@ -46,6 +46,13 @@ export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    // SESSION_WRITE_DURABILITY=replicated: each of these was answered 503 write_not_replicated (durability.ts).
+    sessionWritesNotReplicated: new Counter({
+      name: 'sc_session_writes_not_replicated_total',
+      help: 'Session writes that fewer than SESSION_WRITE_REPLICAS replicas acknowledged within SESSION_WRITE_WAIT_MS, by store operation',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
     storeErrors: new Counter({
       name: 'sc_store_errors_total',
       help: 'Session store operations that failed',
