@@ -111,7 +111,8 @@ export function isStoreUnavailableError(err: unknown): boolean {
   if (err.name === 'MaxRetriesPerRequestError') return true;
   // A slot that moved: ioredis follows it itself, except in a pipeline it does not retry (session/redis-store.ts).
   if (/^(MOVED|ASK) \d+ /.test(err.message)) return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available/i.test(
+  // NOREPLICAS: min-replicas-to-write refuses writes while too few replicas are connected (docs/operations.md).
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available/i.test(
     err.message,
   );
 }
