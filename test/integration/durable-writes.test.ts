@@ -265,14 +265,16 @@ async function interleaved(count: number, senders: Record<string, () => Promise<
   return ms;
 }
 
-/** Wall time of `count` requests sent `concurrency` at a time. */
-async function inParallel(count: number, concurrency: number, send: () => Promise<Response>): Promise<number> {
-  const { res: statuses, ms } = await timed(async () => {
-    const seen: number[] = [];
-    for (let sent = 0; sent < count; sent += concurrency) seen.push(...(await Promise.all(Array.from({ length: concurrency }, send))).map((r) => r.status));
-    return seen;
-  });
-  if (statuses.some((status) => status !== 200)) throw new Error(`not all answered 200: ${statuses.join(' ')}`);
+/** Wall time of `count` requests per sender, sent `concurrency` at a time, the senders' bursts in turn. */
+async function inBursts(count: number, concurrency: number, senders: Record<string, () => Promise<Response>>): Promise<Record<string, number>> {
+  const ms: Record<string, number> = Object.fromEntries(Object.keys(senders).map((name) => [name, 0]));
+  for (let sent = 0; sent < count; sent += concurrency) {
+    for (const [name, send] of Object.entries(senders)) {
+      const burst = await timed(() => Promise.all(Array.from({ length: concurrency }, send)));
+      if (burst.res.some((r) => r.status !== 200)) throw new Error(`${name}: not all answered 200`);
+      ms[name]! += burst.ms;
+    }
+  }
   return ms;
 }
 
@@ -281,13 +283,27 @@ function percentile(values: number[], p: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! * 100) / 100;
 }
 
+type Send = () => Promise<Response>;
+
 /** Per mode: a client on an instance that extends lazily (the default), one on an instance that extends on every request. */
-async function costSetup(env: Record<string, string>): Promise<{ visit: () => Promise<Response>; read: () => Promise<Response>; extendingRead: () => Promise<Response> }> {
+async function costSetup(env: Record<string, string>): Promise<{ visit: Send; read: Send; extendingRead: Send; storeMs: () => Promise<Record<string, number>> }> {
   const [lazy, eager] = [await instance(env), await instance({ ...env, SESSION_TOUCH_AFTER_S: '0' })];
   const [client, extended] = [new TestClient(), new TestClient()];
   await client.login(lazy, 'alice');
   await extended.login(eager, 'bob');
-  return { visit: () => client.post(lazy, '/api/visits'), read: () => client.get(lazy, '/api/session'), extendingRead: () => extended.get(eager, '/api/session') };
+  return {
+    visit: () => client.post(lazy, '/api/visits'),
+    read: () => client.get(lazy, '/api/session'),
+    extendingRead: () => extended.get(eager, '/api/session'),
+    storeMs: async () => ({ incrementVisits: await meanStoreMs(lazy, 'incrementVisits'), extend: await meanStoreMs(eager, 'extend') }),
+  };
+}
+
+/** The mean time of one store operation on an instance, from its sc_store_command_duration_seconds histogram, in ms. */
+async function meanStoreMs(app: TestInstance, operation: string): Promise<number> {
+  const text = (await request(app.url).get('/metrics')).text;
+  const value = (series: string) => Number(new RegExp(`^sc_store_command_duration_seconds_${series}\\{[^}]*operation="${operation}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+  return Math.round((value('sum') / value('count')) * 100_000) / 100;
 }
 
 describe('what durable writes cost (one run, this machine: a replica on loopback)', () => {
@@ -304,8 +320,10 @@ describe('what durable writes cost (one run, this machine: a replica on loopback
         Object.assign(figures, { [`${mode}.${kind}.p50`]: percentile(ms[mode]!, 50), [`${mode}.${kind}.p95`]: percentile(ms[mode]!, 95) });
       }
     }
+    const bursts = await inBursts(N, 20, { async: modes.async.visit, replicated: modes.replicated.visit });
     for (const mode of ['async', 'replicated'] as const) {
-      figures[`${mode}.visitsPerSecond20Parallel`] = Math.round((N / (await inParallel(N, 20, modes[mode].visit))) * 1000);
+      figures[`${mode}.visitsPerSecond20Parallel`] = Math.round((N / bursts[mode]!) * 1000);
+      for (const [operation, ms] of Object.entries(await modes[mode].storeMs())) figures[`${mode}.store.${operation}.mean`] = ms;
     }
     reportFigures('durable writes: cost per request (ms)', { requests: N, ...figures, waits }, 'integration-figures.jsonl');
 
