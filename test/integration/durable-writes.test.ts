@@ -149,6 +149,21 @@ describe('durable session writes (SESSION_WRITE_DURABILITY=replicated, redis sto
     expect(acknowledged).toEqual(Array(9).fill(true));
   });
 
+  test('when Redis has forgotten the scripts (SCRIPT FLUSH), then a scripted write is sent again with its body and still answered only once the replica has it', async () => {
+    const app = await durableInstance();
+    const client = new TestClient();
+    await client.login(app, 'carol');
+    await client.post(app, '/api/visits'); // the script is cached now, and sent by its digest from here on
+
+    await admin.script('FLUSH');
+    const { res, acknowledged } = await acknowledgedOnAnswer(() => client.post(app, '/api/visits'));
+    const blob = await onReplica(client.sessionId());
+
+    expect([res.status, res.body.visits]).toEqual([200, 2]);
+    expect(acknowledged).toBe(true);
+    expect(blob?.visits).toBe(2);
+  });
+
   test('when the replica is frozen while a visit is written, then the 200 comes only once it is thawed and has acknowledged the visit', async () => {
     const app = await durableInstance({ SESSION_WRITE_WAIT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '2000' });
     const client = new TestClient();
