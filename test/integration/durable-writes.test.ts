@@ -5,6 +5,7 @@ import { startServer } from '../../app/src/server';
 import { sessionHandle } from '../../app/src/session/handle';
 import { endedKey, sessionKey } from '../../app/src/session/keys';
 import { sleep } from '../../toolkit/time';
+import { createAppUser } from '../helpers/acl';
 import { TestClient } from '../helpers/client';
 import { TEST_KEYS, startInstance, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, startOwnedReplica, type OwnedRedis, type OwnedReplica } from '../helpers/redis-server';
@@ -238,6 +239,22 @@ describe('durable session writes (SESSION_WRITE_DURABILITY=replicated, redis sto
     }
     expect(login.res.headers['set-cookie']).toBeUndefined();
     expect([retried.status, retried.body.error]).toEqual([401, 'no_session']);
+  });
+
+  test('when the app runs as the ACL user of redis/session-app.acl, then its replicated writes may WAIT and Redis refuses nothing', async () => {
+    const [username, password] = ['session-app-durable', 'durable-test-password'];
+    await createAppUser(admin, username, password);
+    await admin.acl('LOG', 'RESET');
+    const app = await durableInstance({ REDIS_USERNAME: username, REDIS_PASSWORD: password });
+    const client = new TestClient();
+
+    await client.login(app, 'alice');
+    const statuses = [(await client.post(app, '/api/visits')).status, (await client.post(app, '/api/logout')).status];
+    const refused = ((await admin.acl('LOG')) as unknown[][]).map((entry) => entry.map(String).join(' '));
+    await admin.acl('DELUSER', username);
+
+    expect(statuses).toEqual([200, 204]);
+    expect(refused).toEqual([]);
   });
 
   test('when writes are async (the default), then a frozen replica changes nothing and no WAIT is sent', async () => {
