@@ -25,6 +25,7 @@ import { sessionCookieOptions } from './session/cookie';
 import { newCookieMaxAge } from './session/expiry';
 import { instrumentStore } from './session/instrument';
 import { SessionKeys } from './session/keys';
+import { WriteNotReplicatedError, type ReplicatedWrites } from './session/durability';
 import { sessionIdFor } from './session/lifecycle';
 import { MemorySessionStore } from './session/memory-store';
 import { RedisSessionStore } from './session/redis-store';
@@ -35,6 +36,11 @@ export interface AppDeps {
   logger: Logger;
   /** Required when config.store is 'redis'; the caller owns it (connects and quits it). */
   redis?: RedisClient;
+  /**
+   * Required when SESSION_WRITE_DURABILITY=replicated: a second client from the same factory, for the
+   * session writes and their WAITs alone (session/durability.ts); the caller owns it too.
+   */
+  writeRedis?: RedisClient;
   /** Process-wide metrics (CPU, memory, event loop) belong to a real server, not to a test app. */
   processMetrics?: boolean;
   /** The live view's heartbeat (on unless told): tests that count the session path's Redis commands turn it off. */
@@ -56,12 +62,13 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const PUBLIC_DIR = [path.resolve(__dirname, '../public'), path.resolve(__dirname, '../app/public')].find((dir) => existsSync(dir));
 
 /** Builds the app; never listens (server.ts does). */
-export function createApp({ config, logger, redis, processMetrics = false, heartbeat = true }: AppDeps): ClusterApp {
+export function createApp({ config, logger, redis, writeRedis, processMetrics = false, heartbeat = true }: AppDeps): ClusterApp {
   if (config.store === 'redis' && !redis) throw new Error('createApp: a Redis client is required when SESSION_STORE=redis');
   const metrics = createMetrics(config.instanceId, processMetrics);
   const cookie = sessionCookieOptions(config);
   const keys = new SessionKeys(config.session.tagSecret);
-  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie, keys) : new MemorySessionStore(), metrics);
+  const replicated = replicatedWrites(config, writeRedis, metrics, logger);
+  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie, keys, replicated) : new MemorySessionStore(), metrics);
   let draining = false;
   const isDraining = () => draining;
   const figures = new RequestFigures();
@@ -110,6 +117,22 @@ export function createApp({ config, logger, redis, processMetrics = false, heart
       await live.close();
       api.close();
       await store.close();
+    },
+  };
+}
+
+/** SESSION_WRITE_DURABILITY=replicated: what the Redis store waits for, and who hears of a write not replicated in time. */
+function replicatedWrites(config: Readonly<Config>, client: RedisClient | undefined, metrics: Metrics, logger: Logger): ReplicatedWrites | undefined {
+  const { writes } = config.session;
+  if (writes.durability !== 'replicated') return undefined;
+  if (!client) throw new Error('createApp: SESSION_WRITE_DURABILITY=replicated needs a Redis client of its own for the writes (writeRedis)');
+  return {
+    client,
+    replicas: writes.replicas,
+    waitMs: writes.waitMs,
+    notReplicated: (err) => {
+      metrics.sessionWritesNotReplicated.inc({ operation: err.operation });
+      logger.warn({ operation: err.operation, acknowledged: err.acknowledged, required: err.required, waitMs: err.waitMs }, 'session write not replicated in time');
     },
   };
 }
@@ -247,6 +270,12 @@ function errorHandler(store: SessionStore): ErrorRequestHandler {
       body = { error: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) };
     } else if (bodyError) {
       [status, body] = [bodyError[0], { error: bodyError[1], message: bodyError[2] }];
+    } else if (err instanceof WriteNotReplicatedError) {
+      // Not redis_unavailable: the primary answered, and may hold the write (docs/http-contract.md).
+      status = 503;
+      const details = { acknowledged: err.acknowledged, required: err.required, waitMs: err.waitMs };
+      body = { error: 'write_not_replicated', message: 'the change reached the primary store but not its replicas in time; its outcome is unknown', details };
+      res.setHeader('Retry-After', '1');
     } else if (isStoreUnavailableError(err) || !store.isReady()) {
       status = 503;
       body = { error: 'redis_unavailable', message: 'the session store cannot be reached; try again shortly' };

@@ -69,6 +69,12 @@ export const envSchema = z.object({
   SESSION_TOUCH_AFTER_S: int(0, 31_536_000).optional(),
   SESSION_POLICY: policy.default({ kind: 'multi' }),
   SESSION_MAX_BYTES: int(512, 1_048_576).default(10_240),
+  // async: a write is answered once the primary has it (a failover can lose it). replicated: once WAIT says
+  // SESSION_WRITE_REPLICAS replicas have it too, else 503 write_not_replicated (docs/operations.md).
+  SESSION_WRITE_DURABILITY: z.enum(['async', 'replicated']).default('async'),
+  // WAIT's timeout, which is how long a write may wait for its replicas; WAIT 0 would wait forever, so 1 at least.
+  SESSION_WRITE_WAIT_MS: int(1, 60_000).default(250),
+  SESSION_WRITE_REPLICAS: int(1, 16).default(1),
 
   TRUST_PROXY: int(0, 10).default(0),
   LOGIN_MAX_FAILURES: int(1, 10_000).default(10),
@@ -79,6 +85,9 @@ export const envSchema = z.object({
   SHUTDOWN_IDLE_GRACE_MS: int(0, 60_000).default(2_000),
   KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
 });
+
+/** `replicated`: every session write is followed by WAIT `replicas` `waitMs` on its connection. */
+export type WriteDurability = { durability: 'async' } | { durability: 'replicated'; waitMs: number; replicas: number };
 
 export interface HostPort {
   host: string;
@@ -118,6 +127,8 @@ export interface Config {
     touchAfterMs: number;
     policy: SessionPolicy;
     maxBytes: number;
+    /** How a session write is acknowledged (SESSION_WRITE_*): by the primary alone, or by replicas too. */
+    writes: WriteDurability;
   };
   trustProxy: number;
   login: { maxFailures: number; windowMs: number };
@@ -176,6 +187,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       touchAfterMs: e.SESSION_TOUCH_AFTER_S === undefined ? defaultTouchAfterMs(idleTimeoutMs) : e.SESSION_TOUCH_AFTER_S * 1000,
       policy: e.SESSION_POLICY,
       maxBytes: e.SESSION_MAX_BYTES,
+      writes:
+        e.SESSION_WRITE_DURABILITY === 'async'
+          ? { durability: 'async' }
+          : { durability: 'replicated', waitMs: e.SESSION_WRITE_WAIT_MS, replicas: e.SESSION_WRITE_REPLICAS },
     },
     trustProxy: e.TRUST_PROXY,
     login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_S * 1000 },
@@ -183,11 +198,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownIdleGraceMs: e.SHUTDOWN_IDLE_GRACE_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
   };
-  if (config.redis.sentinels && config.redis.cluster) {
-    throw new ConfigError('invalid configuration:\n  REDIS_CLUSTER_NODES: set either it or REDIS_SENTINELS, not both');
-  }
-  if (config.session.touchAfterMs >= idleTimeoutMs) {
-    throw new ConfigError('invalid configuration:\n  SESSION_TOUCH_AFTER_S: must be shorter than SESSION_IDLE_TIMEOUT_S');
-  }
+  checkCombinations(config);
   return Object.freeze(config);
+}
+
+/** The settings that are valid alone but not together. */
+function checkCombinations(config: Config): void {
+  const refuse = (variable: string, problem: string) => {
+    throw new ConfigError(`invalid configuration:\n  ${variable}: ${problem}`);
+  };
+  if (config.redis.sentinels && config.redis.cluster) refuse('REDIS_CLUSTER_NODES', 'set either it or REDIS_SENTINELS, not both');
+  if (config.session.touchAfterMs >= config.session.idleTimeoutMs) refuse('SESSION_TOUCH_AFTER_S', 'must be shorter than SESSION_IDLE_TIMEOUT_S');
+  const { writes } = config.session;
+  if (writes.durability !== 'replicated') return;
+  // The memory store has no replica to wait for: saying "replicated" there would promise what nothing does.
+  if (config.store === 'memory') refuse('SESSION_WRITE_DURABILITY', 'replicated needs SESSION_STORE=redis: the memory store has no replicas');
+  // The client gives up on WAIT after REDIS_COMMAND_TIMEOUT_MS: a longer WAIT would end as a timeout, not as its answer.
+  if (writes.waitMs >= config.redis.commandTimeoutMs) refuse('SESSION_WRITE_WAIT_MS', 'must be shorter than REDIS_COMMAND_TIMEOUT_MS');
 }

@@ -53,6 +53,13 @@ export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
       help: 'Redis commands the live cluster view sent, counted as INFO commandstats counts them',
       registers: [registry],
     }),
+    // SESSION_WRITE_DURABILITY=replicated: each of these was answered 503 write_not_replicated (durability.ts).
+    sessionWritesNotReplicated: new Counter({
+      name: 'sc_session_writes_not_replicated_total',
+      help: 'Session writes that fewer than SESSION_WRITE_REPLICAS replicas acknowledged within SESSION_WRITE_WAIT_MS, by store operation',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
     storeErrors: new Counter({
       name: 'sc_store_errors_total',
       help: 'Session store operations that failed',

@@ -120,7 +120,10 @@ export async function closeRedisClient(client: RedisClient): Promise<void> {
 export function isStoreUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|NOREPLICAS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/i.test(
+  // A slot that moved: ioredis follows it itself, except in a pipeline it does not retry (session/redis-store.ts).
+  if (/^(MOVED|ASK) \d+ /.test(err.message)) return true;
+  // NOREPLICAS: min-replicas-to-write refuses writes while too few replicas are connected (docs/operations.md).
+  return /Command timed out|Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/i.test(
     err.message,
   );
 }

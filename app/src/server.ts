@@ -29,7 +29,9 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     logger.warn('SESSION_SECRETS is not set: sessions are signed with a public development secret. Set it before exposing this app.');
   }
   const redis = config.store === 'redis' ? createRedisClient(config.redis, logger) : undefined;
-  const cluster = createApp({ config, logger, redis, processMetrics: true });
+  // WAIT holds back everything behind it on its connection: durable writes get a connection of their own.
+  const writeRedis = redis && config.session.writes.durability === 'replicated' ? createRedisClient(config.redis, logger.child({ connection: 'writes' })) : undefined;
+  const cluster = createApp({ config, logger, redis, writeRedis, processMetrics: true });
 
   const server = cluster.app.listen(config.port, config.host);
   server.on('connection', (socket) => {
@@ -41,7 +43,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   server.headersTimeout = config.keepAliveTimeoutMs + 1000;
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, store: config.store }, 'listening');
+  logger.info({ port, store: config.store, writes: config.session.writes.durability }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -73,7 +75,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
       clearInterval(sweeper);
       clearTimeout(deadline);
       await cluster.close();
-      if (redis) await closeRedisClient(redis);
+      await Promise.all([redis, writeRedis].map((client) => client && closeRedisClient(client)));
       logger.info('stopped');
       logger.flush();
     })();

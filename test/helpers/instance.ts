@@ -17,6 +17,8 @@ export interface TestInstance {
   cluster: ClusterApp;
   /** The instance's own Redis client (absent in memory mode). */
   redis?: RedisClient;
+  /** Its client for the session writes, when they wait for replicas (SESSION_WRITE_DURABILITY=replicated). */
+  writeRedis?: RedisClient;
   close(): Promise<void>;
 }
 
@@ -47,10 +49,14 @@ export async function startInstance(env: Record<string, string> = {}, { waitForR
     ...env,
   });
   const logger = pino({ level: 'silent' });
-  // The production client factory, so its timeout and reconnect policy are what the tests see.
+  // The production client factory, so its timeout and reconnect policy are what the tests see; as server.ts
+  // does, a second client for the writes when they wait for replicas.
   const redis = config.store === 'redis' ? createRedisClient(config.redis, logger) : undefined;
-  if (redis && waitForRedis && redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  const cluster = createApp({ config, logger, redis, heartbeat });
+  const writeRedis = redis && config.session.writes.durability === 'replicated' ? createRedisClient(config.redis, logger) : undefined;
+  for (const client of [redis, writeRedis]) {
+    if (client && waitForRedis && client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+  }
+  const cluster = createApp({ config, logger, redis, writeRedis, heartbeat });
   const server: Server = cluster.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
@@ -59,11 +65,12 @@ export async function startInstance(env: Record<string, string> = {}, { waitForR
     config,
     cluster,
     redis,
+    writeRedis,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await cluster.close();
-      if (redis) await closeRedisClient(redis);
+      await Promise.all([redis, writeRedis].map((client) => client && closeRedisClient(client)));
     },
   };
 }

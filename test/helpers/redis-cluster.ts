@@ -18,6 +18,9 @@ export interface OwnedRedisCluster {
   kill(port: number): Promise<void>;
   /** Starts a killed node again on its port, with its cluster config: it rejoins (as a replica, once failed over). */
   revive(port: number): Promise<void>;
+  /** Freezes a node (SIGSTOP, or `docker pause`): connected, answering nothing, as behind a partition. */
+  freeze(port: number): Promise<void>;
+  thaw(port: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -106,7 +109,17 @@ export async function startOwnedRedisCluster({ tls: withTls = false } = {}): Pro
       await up(port);
       await waitForClusterOk(ports, tls);
     };
-    return { nodes: addresses.join(','), ports, ...(tls ? { caFile: tls.ca } : {}), kill: (port) => started.kill(ports.indexOf(port)), revive, destroy };
+    const at = (port: number) => ports.indexOf(port);
+    return {
+      nodes: addresses.join(','),
+      ports,
+      ...(tls ? { caFile: tls.ca } : {}),
+      kill: (port) => started.kill(at(port)),
+      revive,
+      freeze: async (port) => started.signal(at(port), 'SIGSTOP'),
+      thaw: async (port) => started.signal(at(port), 'SIGCONT'),
+      destroy,
+    };
   } catch (err) {
     await destroy();
     throw err;
@@ -126,6 +139,8 @@ async function distinctFreePorts(count: number): Promise<number[]> {
 interface Nodes {
   cli(args: string[]): { status: number | null; stdout: string; stderr: string };
   kill(index: number): Promise<void>;
+  /** SIGSTOP freezes a node, SIGCONT thaws it. */
+  signal(index: number, signal: 'SIGSTOP' | 'SIGCONT'): void;
   start(index: number): void;
   stop(): Promise<void>;
 }
@@ -147,6 +162,9 @@ function processNodes(ports: number[], dir: string, tls?: TlsFiles): Nodes {
     },
     cli: (args) => spawnSync('redis-cli', args, { encoding: 'utf8', timeout: 60_000 }),
     kill: (index) => killed(children[index]!),
+    signal: (index, signal) => {
+      children[index]!.kill(signal);
+    },
     stop: async () => {
       await Promise.all(children.map(killed));
     },
@@ -168,6 +186,9 @@ function dockerNodes(ports: number[], dir: string, tls?: TlsFiles): Nodes {
     cli: (args) => docker('exec', names[0]!, 'redis-cli', ...args),
     kill: async (index) => {
       docker('kill', names[index]!);
+    },
+    signal: (index, signal) => {
+      docker(signal === 'SIGSTOP' ? 'pause' : 'unpause', names[index]!);
     },
     start: (index) => {
       docker('start', names[index]!);

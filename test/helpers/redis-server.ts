@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Redis from 'ioredis';
 import { freePort } from '../../toolkit/ports';
 import { productImage } from '../../toolkit/images';
-import { sleep } from '../../toolkit/time';
+import { sleep, waitFor } from '../../toolkit/time';
 
 /** A Redis server these tests own: started on a free loopback port with throw-away storage. */
 export interface OwnedRedis {
@@ -125,4 +126,96 @@ async function dockerRedis(port: number): Promise<OwnedRedis> {
       run('rm', '-f', name);
     },
   };
+}
+
+/** A replica these tests own, of a primary they own (startOwnedReplica). */
+export interface OwnedReplica {
+  url: string;
+  port: number;
+  /**
+   * Freezes the replica's process (SIGSTOP, or `docker pause`): its link to the primary stays open, but it
+   * acknowledges nothing, as a replica cut off by a partition looks to the primary.
+   */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
+  /** Resolves once the primary lists it online and it has acknowledged every write the primary has. */
+  waitInSync(timeoutMs?: number): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * Starts a replica of `primary` (`--replicaof`), by the same means as startOwnedRedis: redis-server from PATH,
+ * or a container of the product's Redis image on the host's network (where the primary's port is published).
+ */
+export async function startOwnedReplica(primary: OwnedRedis): Promise<OwnedReplica> {
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--replicaof', '127.0.0.1', String(primary.port), '--save', '', '--appendonly', 'no'];
+  const useDocker = process.env.TEST_REDIS === 'docker' || !hasRedisServerBinary();
+  const replica = useDocker ? dockerReplica(port, args) : processReplica(args);
+  await waitForRedis(port, 30_000);
+  const waitInSync = async (timeoutMs = 10_000) => {
+    await waitFor(`the replica on ${port} in sync with its primary`, () => replicaInSync(primary.url, port), timeoutMs, 50);
+  };
+  await waitInSync(30_000);
+  return { url: `redis://127.0.0.1:${port}`, port, waitInSync, ...replica };
+}
+
+type ReplicaProcess = Pick<OwnedReplica, 'freeze' | 'thaw' | 'destroy'>;
+
+function processReplica(args: string[]): ReplicaProcess {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sc-redis-replica-'));
+  const child = spawn('redis-server', [...args, '--dir', dir], { stdio: 'ignore' });
+  return {
+    freeze: async () => {
+      child.kill('SIGSTOP');
+    },
+    thaw: async () => {
+      child.kill('SIGCONT');
+    },
+    destroy: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function dockerReplica(port: number, args: string[]): ReplicaProcess {
+  const name = `sc-test-redis-replica-${port}`;
+  const docker = (...rest: string[]) => spawnSync('docker', rest, { stdio: 'ignore', timeout: 60_000 });
+  docker('rm', '-f', name);
+  if (docker('run', '-d', '--name', name, '--network', 'host', productRedisImage(), 'redis-server', ...args).status !== 0) {
+    throw new Error(`docker could not start a ${productRedisImage()} replica. ${HOW_TO_GET_REDIS}`);
+  }
+  return {
+    freeze: async () => {
+      docker('pause', name);
+    },
+    thaw: async () => {
+      docker('unpause', name);
+    },
+    destroy: async () => {
+      docker('rm', '-f', name);
+    },
+  };
+}
+
+/** Whether the primary at `primaryUrl` lists the replica on `port` online, with its every write acknowledged. */
+export async function replicaInSync(primaryUrl: string, port: number): Promise<boolean> {
+  const primary = new Redis(primaryUrl, { maxRetriesPerRequest: 0, lazyConnect: true });
+  try {
+    await primary.connect();
+    const info = await primary.info('replication');
+    const offset = Number(/^master_repl_offset:(\d+)/m.exec(info)?.[1]);
+    const line = new RegExp(`^slave\\d+:ip=[^,]+,port=${port},state=(\\w+),offset=(\\d+)`, 'm').exec(info);
+    return line?.[1] === 'online' && Number(line[2]) >= offset;
+  } catch {
+    return false;
+  } finally {
+    primary.disconnect();
+  }
 }

@@ -46,6 +46,13 @@ describe('loadConfig', () => {
     ['SESSION_IDLE_TIMEOUT_S', { SESSION_IDLE_TIMEOUT_S: '0' }],
     ['SESSION_TOUCH_AFTER_S', { SESSION_IDLE_TIMEOUT_S: '60', SESSION_TOUCH_AFTER_S: '60' }],
     ['SESSION_TOUCH_AFTER_S', { SESSION_IDLE_TIMEOUT_S: '60', SESSION_TOUCH_AFTER_S: '61' }],
+    ['SESSION_WRITE_DURABILITY', { SESSION_WRITE_DURABILITY: 'sync' }],
+    ['SESSION_WRITE_DURABILITY', { SESSION_WRITE_DURABILITY: 'replicated', SESSION_STORE: 'memory' }],
+    ['SESSION_WRITE_WAIT_MS', { SESSION_WRITE_WAIT_MS: '0' }],
+    ['SESSION_WRITE_WAIT_MS', { SESSION_WRITE_DURABILITY: 'replicated', SESSION_WRITE_WAIT_MS: '800' }],
+    ['SESSION_WRITE_WAIT_MS', { SESSION_WRITE_DURABILITY: 'replicated', SESSION_WRITE_WAIT_MS: '300', REDIS_COMMAND_TIMEOUT_MS: '200' }],
+    ['SESSION_WRITE_REPLICAS', { SESSION_WRITE_REPLICAS: '0' }],
+    ['SESSION_WRITE_REPLICAS', { SESSION_WRITE_REPLICAS: 'two' }],
   ])('when %s is bad (%j), then a ConfigError names it', (variable, env) => {
     let thrown: unknown;
 
@@ -93,6 +100,28 @@ describe('loadConfig', () => {
 
   test('when SESSION_TOUCH_AFTER_S is 0, then every request extends the session', () => {
     expect(loadConfig({ SESSION_IDLE_TIMEOUT_S: '2', SESSION_TOUCH_AFTER_S: '0' }).session.touchAfterMs).toBe(0);
+  });
+
+  test('when SESSION_WRITE_DURABILITY is unset, then writes are acknowledged by the primary alone, whatever the wait settings say', () => {
+    expect(loadConfig({}).session.writes).toEqual({ durability: 'async' });
+    expect(loadConfig({ SESSION_WRITE_WAIT_MS: '5000', SESSION_WRITE_REPLICAS: '2' }).session.writes).toEqual({ durability: 'async' });
+  });
+
+  test.each([
+    ['one Redis', {}],
+    ['Sentinel', { REDIS_SENTINELS: 'sentinel-1:26379' }],
+    ['a Redis Cluster', { REDIS_CLUSTER_NODES: 'redis-node-1:6379' }],
+  ])('when SESSION_WRITE_DURABILITY=replicated on %s, then writes wait for 1 replica up to 250 ms, or as told', (_mode, env) => {
+    expect(loadConfig({ ...env, SESSION_WRITE_DURABILITY: 'replicated' }).session.writes).toEqual({ durability: 'replicated', waitMs: 250, replicas: 1 });
+    expect(loadConfig({ ...env, SESSION_WRITE_DURABILITY: 'replicated', SESSION_WRITE_WAIT_MS: '40', SESSION_WRITE_REPLICAS: '2' }).session.writes).toEqual({
+      durability: 'replicated',
+      waitMs: 40,
+      replicas: 2,
+    });
+  });
+
+  test('when replicated writes meet the memory store, then the error says why', () => {
+    expect(() => loadConfig({ SESSION_WRITE_DURABILITY: 'replicated', SESSION_STORE: 'memory' })).toThrow(/SESSION_WRITE_DURABILITY: replicated needs SESSION_STORE=redis: the memory store has no replicas/);
   });
 
   test('when the config is loaded, then it is frozen', () => {

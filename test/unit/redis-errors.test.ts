@@ -19,6 +19,9 @@ describe('isStoreUnavailableError', () => {
     ['a loading server', replyError('LOADING Redis is loading the dataset in memory')],
     ['no reachable Sentinel', ioredisError('All sentinels are unreachable. Retrying from scratch after 200ms.')],
     ['exhausted retries', new MaxRetriesPerRequestError(1)],
+    ['too few replicas for min-replicas-to-write', replyError('NOREPLICAS Not enough good replicas to write.')],
+    ['a slot moved (a durable write on a Redis Cluster)', replyError('MOVED 3999 127.0.0.1:6381')],
+    ['a slot being migrated', replyError('ASK 3999 127.0.0.1:6381')],
   ])('when the error is %s, then the store is unavailable', (_what, err) => {
     expect(isStoreUnavailableError(err)).toBe(true);
   });

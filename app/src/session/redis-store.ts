@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { RedisStore } from 'connect-redis';
+import { Cluster } from 'ioredis';
 import type { Request } from 'express';
 import type { CookieOptions, Session, SessionData } from 'express-session';
 import type { RedisClient } from '../redis';
+import { WriteNotReplicatedError, type ReplicatedWrites } from './durability';
 import { cookieExpiry, storeExpiry } from './expiry';
 import { SESSION_PREFIX, SessionKeys, endedKey, sessionKey } from './keys';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
@@ -68,6 +71,26 @@ const SCRIPTS = {
     end
     return 1` },
 } as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+
+const SCRIPT_SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([name, { lua }]) => [name, createHash('sha1').update(lua).digest('hex')])) as Record<ScriptName, string>;
+const SCRIPT_BODIES = new Map(Object.entries(SCRIPTS).map(([name, { lua }]) => [SCRIPT_SHAS[name as ScriptName], lua]));
+
+/** One command of a write, as ioredis's pipeline takes it: name, then arguments. */
+type Command = [name: string, ...args: (string | number)[]];
+
+/** A script by its digest: Redis keeps every script it ran, so the body goes only where Redis lacks it (NOSCRIPT). */
+function script(name: ScriptName, ...args: (string | number)[]): Command {
+  return ['evalsha', SCRIPT_SHAS[name], SCRIPTS[name].keys, ...args];
+}
+
+function withScriptBody(command: Command): Command {
+  const [name, sha, ...rest] = command;
+  return name === 'evalsha' ? ['eval', SCRIPT_BODIES.get(String(sha))!, ...rest] : command;
+}
+
+type Results = [error: Error | null, reply: unknown][];
 
 /*
  * The stored shape (docs/architecture.md, "The session blob"). express-session would store its whole cookie
@@ -156,10 +179,6 @@ function compactSerializer(cookieOptions: CookieOptions): SessionSerializer {
   };
 }
 
-type ScriptCommands = {
-  [K in keyof typeof SCRIPTS]: (...args: (string | number)[]) => Promise<unknown>;
-};
-
 type ParsedSession = SessionData & { cookie: { expires?: string | Date | null } };
 
 /** `indexedUntil`: the session's score in its user's index, the expiry it was registered or extended with. */
@@ -184,7 +203,6 @@ function toStoredSession(sid: string, sess: Partial<ParsedSession>, indexedUntil
  */
 export class RedisSessionStore extends RedisStore implements SessionStore {
   readonly mode = 'redis' as const;
-  private readonly redis: RedisClient & ScriptCommands;
   // connect-redis's field, set by its constructor: this one's parse is synchronous.
   declare serializer: SessionSerializer;
   private readonly secureAuto: boolean;
@@ -192,21 +210,55 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   /**
    * `cookie`: the cookie options the app gives express-session (app.ts); the blob stores only what differs.
    * `keys`: the deployment's key layout (keys.ts). `redis`: one Redis (standalone or Sentinel) or a Cluster.
+   * `replicated`: set when SESSION_WRITE_DURABILITY=replicated, the writes then wait for replicas (durability.ts).
    */
-  constructor(redis: RedisClient, cookie: CookieOptions, private readonly keys: SessionKeys) {
+  constructor(
+    private readonly redis: RedisClient,
+    cookie: CookieOptions,
+    private readonly keys: SessionKeys,
+    private readonly replicated?: ReplicatedWrites,
+  ) {
     // disableTouch: express-session would EXPIRE on every read and move the TTL away from the cookie's
     // expiry; the app extends sessions itself, lazily, with `extend`.
     super({ client: redis, prefix: SESSION_PREFIX, disableTouch: true, serializer: compactSerializer(cookie) });
     this.secureAuto = cookie.secure === 'auto';
-    for (const [name, { lua, keys }] of Object.entries(SCRIPTS)) {
-      // Several stores (one per app in a test process) may share one client: define each script once.
-      if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys: keys });
-    }
-    this.redis = redis as RedisClient & ScriptCommands;
   }
 
   isReady(): boolean {
-    return this.redis.status === 'ready';
+    return this.redis.status === 'ready' && (this.replicated?.client.status ?? 'ready') === 'ready';
+  }
+
+  /**
+   * Every write of session state goes through here, as one pipeline: its replies in order, or the first
+   * error. Replicated, the pipeline goes to the writes' own connection and ends with WAIT (durability.ts).
+   * A script Redis does not hold yet answers NOSCRIPT and is sent again with its body, in a pipeline of its
+   * own: ioredis's scripts would resend it alone, after the WAIT, which would then not cover it.
+   */
+  private async write(operation: string, commands: Command[]): Promise<unknown[]> {
+    let results = await this.send(commands);
+    if (results.some(([err]) => err?.message.startsWith('NOSCRIPT'))) results = await this.send(commands.map(withScriptBody));
+    const failed = results.find(([err]) => err);
+    if (failed) {
+      // MOVED reaches us only here (a pipeline with WAIT is not one ioredis retries): refresh the slot map.
+      if (this.replicated?.client instanceof Cluster && /^(MOVED|ASK) /.test(failed[0]!.message)) this.replicated.client.refreshSlotsCache();
+      throw failed[0];
+    }
+    if (!this.replicated) return results.map(([, reply]) => reply);
+    const { replicas, waitMs, notReplicated } = this.replicated;
+    const acknowledged = Number(results.at(-1)![1]);
+    if (acknowledged < replicas) {
+      const err = new WriteNotReplicatedError(operation, acknowledged, replicas, waitMs);
+      notReplicated(err);
+      throw err;
+    }
+    return results.slice(0, -1).map(([, reply]) => reply);
+  }
+
+  private async send(commands: Command[]): Promise<Results> {
+    const client = this.replicated?.client ?? this.redis;
+    const pipeline = client.pipeline(commands);
+    if (this.replicated) pipeline.wait(this.replicated.replicas, this.replicated.waitMs);
+    return ((await pipeline.exec()) ?? []) as Results;
   }
 
   async checkReachable(): Promise<boolean> {
@@ -234,18 +286,17 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
    */
   override async set(sid: string, sess: SessionData, cb?: (err?: unknown) => void): Promise<void> {
     const expiresAt = storeExpiry(sess as ParsedSession);
-    try {
-      if (expiresAt <= Date.now()) await this.redis.del(sessionKey(sid));
-      else await this.redis.set(sessionKey(sid), this.serializer.stringify(sess), 'PXAT', expiresAt);
-      cb?.();
-    } catch (err) {
-      if (!cb) throw err;
-      cb(err);
-    }
+    const key = sessionKey(sid);
+    await answer(cb, () => this.write('set', [expiresAt <= Date.now() ? ['del', key] : ['set', key, this.serializer.stringify(sess), 'PXAT', expiresAt]]));
+  }
+
+  /** express-session's regenerate destroys the session it replaces: a write like any other. */
+  override async destroy(sid: string, cb?: (err?: unknown) => void): Promise<void> {
+    await answer(cb, () => this.write('destroy', [['del', sessionKey(sid)]]));
   }
 
   async incrementVisits(sid: string): Promise<number | null> {
-    const visits = await this.redis.incrementVisits(sessionKey(sid));
+    const [visits] = await this.write('incrementVisits', [script('incrementVisits', sessionKey(sid))]);
     return visits === null ? null : Number(visits);
   }
 
@@ -258,7 +309,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   private async updateCart(sid: string, productId: string, add: number, maxBytes: number): Promise<CartUpdate> {
-    const [status, detail] = (await this.redis.updateCart(sessionKey(sid), productId, add, maxBytes)) as [string, string | number];
+    const [reply] = await this.write('updateCart', [script('updateCart', sessionKey(sid), productId, add, maxBytes)]);
+    const [status, detail] = reply as [string, string | number];
     if (status === 'missing') return { status };
     if (status === 'too_large') return { status, bytes: Number(detail) };
     // cjson writes an empty table as {}; a non-empty one keyed by productId is an object too.
@@ -266,12 +318,13 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
-    const done = await this.redis.extend(sessionKey(sid), this.keys.userIndexKey(userId), expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString());
+    const index = this.keys.userIndexKey(userId);
+    const [done] = await this.write('extend', [script('extend', sessionKey(sid), index, expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString())]);
     return Number(done) === 1;
   }
 
   async register(userId: string, sid: string, expiresAt: number): Promise<void> {
-    await this.redis.register(this.keys.userIndexKey(userId), sid, expiresAt, Date.now());
+    await this.write('register', [script('register', this.keys.userIndexKey(userId), sid, expiresAt, Date.now())]);
   }
 
   async listForUser(userId: string): Promise<StoredSession[]> {
@@ -294,17 +347,18 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
       if (stored) live.push(stored);
       else gone.push(sid);
     });
-    // Pruning keeps the index bounded; a listing that finds nothing to prune writes nothing.
+    // Pruning keeps the index bounded; a listing that finds nothing to prune writes nothing. Not a session
+    // write: it drops only entries whose sessions are gone, and a listing after a failover drops them again.
     if (gone.length > 0) await this.redis.zrem(key, ...gone);
     return live;
   }
 
   async end(userId: string, sid: string, reason: EndReason, until: number): Promise<void> {
-    const pipeline = this.redis.multi().del(sessionKey(sid)).zrem(this.keys.userIndexKey(userId), sid);
-    if (until > Date.now()) pipeline.set(endedKey(sid), reason, 'PXAT', until);
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    const marker: Command[] = until > Date.now() ? [['set', endedKey(sid), reason, 'PXAT', until]] : [];
+    const transaction: Command[] = [['multi'], ['del', sessionKey(sid)], ['zrem', this.keys.userIndexKey(userId), sid], ...marker, ['exec']];
+    const replies = (await this.write('end', transaction)).at(-1) as unknown[];
+    const failed = replies.find((reply) => reply instanceof Error);
+    if (failed) throw failed;
   }
 
   async endReason(sid: string): Promise<EndReason | null> {
@@ -341,6 +395,17 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
 
   async close(): Promise<void> {
     // The Redis client is owned by whoever created it (server.ts or a test); nothing to release here.
+  }
+}
+
+/** A Store method's outcome, to express-session's callback, or as the promise's when there is none. */
+async function answer(cb: ((err?: unknown) => void) | undefined, operation: () => Promise<unknown>): Promise<void> {
+  try {
+    await operation();
+    cb?.();
+  } catch (err) {
+    if (!cb) throw err;
+    cb(err);
   }
 }
 
