@@ -1,5 +1,38 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The session store's figures: its operations' latency and failures, and the Redis commands beside them. */
+function storeMetrics(registry: Registry) {
+  return {
+    storeDuration: new Histogram({
+      name: 'sc_store_command_duration_seconds',
+      help: 'Session store operation latency',
+      labelNames: ['operation'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    // The heartbeat, the events and the board readings of the live view (app/src/live): the benchmark takes
+    // them off the apps' commands, as it does Sentinel's (docs/benchmarks.md).
+    liveRedisCommands: new Counter({
+      name: 'sc_live_redis_commands_total',
+      help: 'Redis commands the live cluster view sent, counted as INFO commandstats counts them',
+      registers: [registry],
+    }),
+    // SESSION_WRITE_DURABILITY=replicated: each of these was answered 503 write_not_replicated (durability.ts).
+    sessionWritesNotReplicated: new Counter({
+      name: 'sc_session_writes_not_replicated_total',
+      help: 'Session writes that fewer than SESSION_WRITE_REPLICAS replicas acknowledged within SESSION_WRITE_WAIT_MS, by store operation',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: 'sc_store_errors_total',
+      help: 'Session store operations that failed',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
 /** One registry per app instance, so two apps in one test process keep separate figures. */
 export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
   const registry = new Registry();
@@ -39,33 +72,7 @@ export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
-    storeDuration: new Histogram({
-      name: 'sc_store_command_duration_seconds',
-      help: 'Session store operation latency',
-      labelNames: ['operation'] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers: [registry],
-    }),
-    // The heartbeat, the events and the board readings of the live view (app/src/live): the benchmark takes
-    // them off the apps' commands, as it does Sentinel's (docs/benchmarks.md).
-    liveRedisCommands: new Counter({
-      name: 'sc_live_redis_commands_total',
-      help: 'Redis commands the live cluster view sent, counted as INFO commandstats counts them',
-      registers: [registry],
-    }),
-    // SESSION_WRITE_DURABILITY=replicated: each of these was answered 503 write_not_replicated (durability.ts).
-    sessionWritesNotReplicated: new Counter({
-      name: 'sc_session_writes_not_replicated_total',
-      help: 'Session writes that fewer than SESSION_WRITE_REPLICAS replicas acknowledged within SESSION_WRITE_WAIT_MS, by store operation',
-      labelNames: ['operation'] as const,
-      registers: [registry],
-    }),
-    storeErrors: new Counter({
-      name: 'sc_store_errors_total',
-      help: 'Session store operations that failed',
-      labelNames: ['operation'] as const,
-      registers: [registry],
-    }),
+    ...storeMetrics(registry),
   };
 }
 
