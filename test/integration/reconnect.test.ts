@@ -55,20 +55,24 @@ async function cutWrite<T>(first: (client: TestClient) => Promise<unknown>, writ
   await first(client);
   const connectionsBefore = relay!.accepted();
   const cut = relay!.cutAfterReply(SCRIPT_CALL);
+  const started = performance.now();
   const res = await write(client);
+  const ms = Math.round(performance.now() - started);
   const { reply }: Cut = await cut;
-  return { client, res, lostReply: reply, reconnections: relay!.accepted() - connectionsBefore };
+  return { client, res, ms, lostReply: reply, reconnections: relay!.accepted() - connectionsBefore };
 }
 
 /** The visit counter's case, the same in each store mode: `mode` names it in the figures. */
 async function visitCutOnce(mode: string): Promise<void> {
-  const { client, res, lostReply, reconnections } = await cutWrite(
+  const { client, res, ms, lostReply, reconnections } = await cutWrite(
     (c) => c.post(app!, '/api/visits'),
     (c) => c.post(app!, '/api/visits'),
   );
   const stored = await storedSession(client);
   const next = await client.post(app!, '/api/visits');
-  console.log(`${mode}: POST /api/visits cut after Redis ran it (its reply ${JSON.stringify(lostReply)} lost), ${reconnections} reconnection(s): the client saw ${res.status} ${JSON.stringify(res.body)}, Redis holds visits ${stored.visits}; the next POST answered ${JSON.stringify(next.body)}`);
+  const records = await direct!.keys('applied-write:*');
+  const lives = await Promise.all(records.map((key) => direct!.pttl(key)));
+  console.log(`${mode}: POST /api/visits cut after Redis ran it (its reply ${JSON.stringify(lostReply)} lost), ${reconnections} reconnection(s): the client saw ${res.status} ${JSON.stringify(res.body)} in ${ms} ms, Redis holds visits ${stored.visits}; the next POST answered ${JSON.stringify(next.body)}; ${records.length} applied-write records, ${Math.min(...lives)}-${Math.max(...lives)} ms to live`);
 
   expect(lostReply).toBe(':2\r\n'); // Redis had counted the visit when the connection went
   expect(reconnections).toBeGreaterThanOrEqual(1);
@@ -76,6 +80,10 @@ async function visitCutOnce(mode: string): Promise<void> {
   expect(res.body.visits).toBe(2);
   expect(stored.visits).toBe(2);
   expect(next.body.visits).toBe(3);
+  // One record per write (the one before the cut, the cut one, the next), none for the re-sent copy; each expires.
+  expect(records).toHaveLength(3);
+  for (const life of lives) expect(life).toBeGreaterThan(50_000);
+  for (const life of lives) expect(life).toBeLessThanOrEqual(60_000);
 }
 
 describe('a connection cut after a write ran, before its reply got back (redis store)', () => {
@@ -90,12 +98,12 @@ describe('a connection cut after a write ran, before its reply got back (redis s
     const { relay } = await redisBehindRelay();
     app = await startInstance({ REDIS_URL: `redis://127.0.0.1:${relay.port}`, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, INSTANCE_ID: 'cut-cart' });
 
-    const { client, res, lostReply, reconnections } = await cutWrite(
+    const { client, res, ms, lostReply, reconnections } = await cutWrite(
       (c) => c.post(app!, '/api/cart/items', { productId: 'tea', quantity: 1 }),
       (c) => c.post(app!, '/api/cart/items', { productId: 'tea', quantity: 2 }),
     );
     const stored = await storedSession(client);
-    console.log(`one Redis: POST /api/cart/items (tea +2 on tea 1) cut after Redis ran it (its reply ${JSON.stringify(lostReply)} lost), ${reconnections} reconnection(s): the client saw ${res.status} ${JSON.stringify(res.body)}, Redis holds the cart ${JSON.stringify(stored.cart)}`);
+    console.log(`one Redis: POST /api/cart/items (tea +2 on tea 1) cut after Redis ran it (its reply ${JSON.stringify(lostReply)} lost), ${reconnections} reconnection(s): the client saw ${res.status} ${JSON.stringify(res.body)} in ${ms} ms, Redis holds the cart ${JSON.stringify(stored.cart)}`);
 
     expect(lostReply).toContain('{"tea":3}');
     expect(reconnections).toBeGreaterThanOrEqual(1);
