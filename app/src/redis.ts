@@ -110,10 +110,15 @@ function clusterClient(config: Config['redis'], common: RedisOptions): Cluster {
 
 const closing = new WeakSet<RedisClient>();
 
-/** Closes a client made by createRedisClient for good: QUIT, or a disconnect if Redis does not answer. */
+/**
+ * Closes a client made by createRedisClient for good: QUIT (the replies still due arrive first), then a
+ * disconnect, which also closes what QUIT leaves open: in Sentinel mode, the failover detector's subscriptions
+ * to the Sentinels, which would otherwise keep reconnecting to them for ever.
+ */
 export async function closeRedisClient(client: RedisClient): Promise<void> {
   closing.add(client);
-  await client.quit().catch(() => client.disconnect());
+  await client.quit().catch(() => undefined);
+  client.disconnect();
 }
 
 /** Errors that mean "the store cannot be reached right now", as opposed to a bug. */

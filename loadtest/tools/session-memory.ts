@@ -1,7 +1,9 @@
 // How much Redis memory one typical session costs: stores N sessions through the Redis store's own code (the
 // login's SET … PXAT, three clicks and a two-item cart through its Lua scripts, then the per-user index), many
 // at a time so ioredis pipelines them, and divides the growth of INFO memory `used_memory` by N. The typical
-// session is a desktop browser's: its user agent, and an IPv4 address.
+// session is a desktop browser's: its user agent, and an IPv4 address. Each click and cart add also leaves an
+// applied-write record for a minute (redis-store.ts): those are deleted batch by batch, so the sessions are
+// measured as they stay, and measured apart, as one more click per session leaves them.
 //
 //   npx tsx loadtest/tools/session-memory.ts [--sessions 100000] [--redis redis://127.0.0.1:6379] [--user-agent 'jest-test-client']
 //
@@ -37,6 +39,8 @@ export interface SessionMemory {
   sessionBytes: number;
   /** Further growth per session once each is in its user's index (three users, as in the demo). */
   indexBytes: number;
+  /** Growth per write for its applied-write record (one per click or cart add, living a minute). */
+  recordBytes: number;
   /** One stored session as Redis holds it. */
   sample: string;
 }
@@ -73,11 +77,12 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(info)![1]);
 }
 
-async function inBatches(count: number, each: (i: number) => Promise<unknown>): Promise<void> {
+async function inBatches(count: number, each: (i: number) => Promise<unknown>, afterEach?: () => Promise<void>): Promise<void> {
   for (let start = 0; start < count; start += BATCH) {
     const batch: Promise<unknown>[] = [];
     for (let i = start; i < Math.min(start + BATCH, count); i++) batch.push(each(i));
     await Promise.all(batch);
+    await afterEach?.();
   }
 }
 
@@ -92,7 +97,7 @@ export async function measureSessionMemory(redis: Redis, count: number, userAgen
     for (let click = 0; click < 3; click++) await store.incrementVisits(sid);
     await store.addToCart(sid, 'tea', 2, MAX_BYTES);
     await store.addToCart(sid, 'mug', 1, MAX_BYTES);
-  });
+  }, () => deleteAppliedWrites(redis));
   const withSessions = await usedMemory(redis);
   await inBatches(count, (i) => {
     const { sid, sess } = sessions[i]!;
@@ -100,10 +105,30 @@ export async function measureSessionMemory(redis: Redis, count: number, userAgen
   });
   const withIndex = await usedMemory(redis);
   const sample = (await redis.get(SESSION_PREFIX + sessions[0]!.sid)) ?? '';
+  // A fourth click: the blob keeps its size (visits 3 → 4), the record is what grows.
+  await inBatches(count, (i) => store.incrementVisits(sessions[i]!.sid));
+  const withRecords = await usedMemory(redis);
+  await deleteAppliedWrites(redis);
 
   await inBatches(Math.ceil(count / BATCH), (b) => redis.del(...sessions.slice(b * BATCH, (b + 1) * BATCH).map(({ sid }) => SESSION_PREFIX + sid)));
   await redis.del(...DEMO_USER_IDS.map((id) => KEYS.userIndexKey(id)));
-  return { sessions: count, sessionBytes: (withSessions - before) / count, indexBytes: (withIndex - withSessions) / count, sample };
+  return {
+    sessions: count,
+    sessionBytes: (withSessions - before) / count,
+    indexBytes: (withIndex - withSessions) / count,
+    recordBytes: (withRecords - withIndex) / count,
+    sample,
+  };
+}
+
+/** Deletes the applied-write records the writes left (the measuring Redis holds no one else's). */
+async function deleteAppliedWrites(redis: Redis): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', 'applied-write:*', 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
 
 async function main(): Promise<void> {
@@ -125,6 +150,7 @@ async function main(): Promise<void> {
     console.log(`stored session (${Buffer.byteLength(result.sample)} bytes): ${result.sample}`);
     console.log(`used_memory per session: ${result.sessionBytes.toFixed(1)} bytes (sess:<id> keys)`);
     console.log(`  + per-user index:       ${result.indexBytes.toFixed(1)} bytes (user-sessions:{tag}, ${DEMO_USER_IDS.length} users)`);
+    console.log(`used_memory per write:   ${result.recordBytes.toFixed(1)} bytes for a minute (applied-write:{tag}…)`);
   } finally {
     redis.disconnect();
     await owned?.destroy();

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,23 +62,48 @@ export const productRedisImage = () => productImage('redis');
 /**
  * Spawns redis-server from PATH; falls back to a container of the product's Redis image when only Docker
  * is there. TEST_REDIS=docker takes the container even where redis-server is installed, so the tests run
- * against the Redis the product ships (CI does).
+ * against the Redis the product ships (CI does). `args`: more redis-server options (`--cluster-enabled yes`…).
  */
-export async function startOwnedRedis(): Promise<OwnedRedis> {
+export async function startOwnedRedis({ args = [] }: { args?: string[] } = {}): Promise<OwnedRedis> {
   const port = await freePort();
+  const base = ['--save', '', '--appendonly', 'no', ...args];
+  if (useRedisServerBinary()) return spawnRedisServer(port, (dir) => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...base]);
+  return dockerRedis(port, ['-p', `127.0.0.1:${port}:6379`, productRedisImage(), 'redis-server', ...base]);
+}
+
+/**
+ * A Sentinel of its own watching one primary as `name`, quorum 1 (it never fails over: there is no replica):
+ * enough for a client in Sentinel mode to ask it for the primary. Sentinel rewrites its config file, so it
+ * gets one in throw-away storage; its container, if any, is on the host's network to reach `primary`.
+ */
+export async function startOwnedSentinel(primary: { host: string; port: number }, name = 'mymaster'): Promise<OwnedRedis> {
+  const port = await freePort();
+  const config = (dir: string) => [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} ${primary.host} ${primary.port} 1`].join('\n') + '\n';
+  if (useRedisServerBinary()) {
+    return spawnRedisServer(port, (dir) => {
+      const file = path.join(dir, 'sentinel.conf');
+      writeFileSync(file, config(dir));
+      return [file, '--sentinel'];
+    });
+  }
+  const script = `printf '%s' '${config('/tmp')}' > /tmp/sentinel.conf && exec redis-server /tmp/sentinel.conf --sentinel`;
+  return dockerRedis(port, ['--network', 'host', productRedisImage(), 'sh', '-c', script]);
+}
+
+function useRedisServerBinary(): boolean {
   const wantDocker = process.env.TEST_REDIS === 'docker';
-  if (!wantDocker && hasRedisServerBinary()) return spawnRedisServer(port);
-  if (dockerAnswers()) return dockerRedis(port);
+  if (!wantDocker && hasRedisServerBinary()) return true;
+  if (dockerAnswers()) return false;
   throw new Error(wantDocker ? `TEST_REDIS=docker, but no Docker engine answers. ${HOW_TO_GET_REDIS}` : HOW_TO_GET_REDIS);
 }
 
-async function spawnRedisServer(port: number): Promise<OwnedRedis> {
+/** `argv(dir)`: redis-server's arguments, given its throw-away directory (which it may write files to first). */
+async function spawnRedisServer(port: number, argv: (dir: string) => string[]): Promise<OwnedRedis> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sc-redis-'));
+  const args = argv(dir);
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-      stdio: 'ignore',
-    });
+    child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitForRedis(port);
   };
   const stop = async () => {
@@ -103,14 +128,14 @@ async function spawnRedisServer(port: number): Promise<OwnedRedis> {
   };
 }
 
-async function dockerRedis(port: number): Promise<OwnedRedis> {
+/** `runArgs`: what `docker run -d --name …` takes after the name (ports or network, image, command). */
+async function dockerRedis(port: number, runArgs: string[]): Promise<OwnedRedis> {
   const name = `sc-test-redis-${port}`;
-  const image = productRedisImage();
   const run = (...args: string[]) => spawnSync('docker', args, { stdio: 'ignore', timeout: 60_000 });
   const start = async () => {
     run('rm', '-f', name);
-    if (run('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:6379`, image, 'redis-server', '--save', '', '--appendonly', 'no').status !== 0) {
-      throw new Error(`docker could not start a ${image} container. ${HOW_TO_GET_REDIS}`);
+    if (run('run', '-d', '--name', name, ...runArgs).status !== 0) {
+      throw new Error(`docker could not start a ${productRedisImage()} container. ${HOW_TO_GET_REDIS}`);
     }
     await waitForRedis(port, 30_000);
   };

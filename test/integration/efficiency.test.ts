@@ -121,11 +121,14 @@ describe('Redis memory per session', () => {
 
     const result = await measureSessionMemory(measuring, 20_000, TYPICAL_USER_AGENT).finally(() => measuring.disconnect());
 
-    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index; stored (${result.sample.length} bytes): ${result.sample}`);
+    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index, ${result.recordBytes.toFixed(1)} B per write for its applied-write record (a minute); stored (${result.sample.length} bytes): ${result.sample}`);
     expect(TYPICAL_USER_AGENT.length).toBeGreaterThanOrEqual(100);
     expect(JSON.parse(result.sample)).toMatchObject({ ua: TYPICAL_USER_AGENT, visits: 3, cart: { tea: 2, mug: 1 } });
     expect(result.sessionBytes).toBeGreaterThan(100); // the measurement sees the sessions
     expect(result.sessionBytes).toBeLessThanOrEqual(512);
+    // A write's applied-write record (redis-store.ts) is a small key of its own, gone after a minute.
+    expect(result.recordBytes).toBeGreaterThan(50);
+    expect(result.recordBytes).toBeLessThanOrEqual(256);
   });
 });
 

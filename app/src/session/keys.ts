@@ -34,6 +34,19 @@ export function endedKey(sid: string): string {
   return tag ? `ended-session:{${tag}}${sessionHandle(sid)}` : `ended-session:${sessionHandle(sid)}`;
 }
 
+/**
+ * The record of one write to a session (a visit, a cart change) that Redis applied, in its session's slot: a copy
+ * of the write that ioredis sends again after a dropped connection finds it and changes nothing (redis-store.ts).
+ * `writeId` is random, one per write.
+ */
+export function appliedWriteKey(sid: string, writeId: string): string {
+  const tag = tagOfSessionId(sid);
+  return tag ? `applied-write:{${tag}}${writeId}` : `applied-write:${writeId}`;
+}
+
+/** A fresh id for one write (96 random bits): never the same for two writes, the same for a re-sent copy. */
+export const newWriteId = () => randomBytes(12).toString('base64url');
+
 /** The keys of one deployment: the tags are keyed with its SESSION_TAG_SECRET. */
 export class SessionKeys {
   constructor(private readonly tagSecret: string) {}

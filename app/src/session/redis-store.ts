@@ -6,26 +6,44 @@ import type { CookieOptions, Session, SessionData } from 'express-session';
 import type { RedisClient } from '../redis';
 import { WriteNotReplicatedError, type ReplicatedWrites } from './durability';
 import { cookieExpiry, storeExpiry } from './expiry';
-import { SESSION_PREFIX, SessionKeys, endedKey, sessionKey } from './keys';
+import { SESSION_PREFIX, SessionKeys, appliedWriteKey, endedKey, newWriteId, sessionKey } from './keys';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
-/* One blob per session, one sorted set per user, one marker per ended session: keys.ts names them. */
+/*
+ * One blob per session, one sorted set per user, one marker per ended session, one short-lived record per
+ * applied visit or cart change: keys.ts names them.
+ */
 
 /*
  * Each script reads, changes and writes the session blob inside Redis, so two requests on one
  * session cannot interleave (Redis runs a script to completion before anything else).
  * KEEPTTL: a data change never moves the expiry; only `extend` does.
+ *
+ * A visit and a cart change add to what is there, so neither may run twice. But ioredis sends again the
+ * commands in flight on a connection that drops once it has reconnected (autoResendUnfulfilledCommands), and a
+ * Cluster client a command whose node connection closed: a script that ran, whose reply was lost, comes again.
+ * So each carries a random write id; the script records the write it applied, with its result, under
+ * KEYS[2] (keys.ts, appliedWriteKey: the session's slot), and a copy that finds the record returns that
+ * result and changes nothing. The record is written by the same script as the change, so Redis, its AOF and its
+ * replica hold both or neither (docs/reliability.md, "Writes in flight on a dropped connection").
  */
 const SCRIPTS = {
-  incrementVisits: { keys: 1, lua: `
+  // KEYS: session, applied-write record. ARGV: the record's life (ms)
+  incrementVisits: { keys: 2, lua: `
+    local done = redis.call('GET', KEYS[2])
+    if done then return tonumber(done) end
     local raw = redis.call('GET', KEYS[1])
     if not raw then return false end
     local s = cjson.decode(raw)
     s.visits = (tonumber(s.visits) or 0) + 1
     redis.call('SET', KEYS[1], cjson.encode(s), 'KEEPTTL')
+    redis.call('SET', KEYS[2], s.visits, 'PX', ARGV[1])
     return s.visits` },
-  // ARGV: productId, quantity to add (0 = remove the item), max serialized bytes
-  updateCart: { keys: 1, lua: `
+  // KEYS: session, applied-write record. ARGV: productId, quantity to add (0 = remove the item), max serialized
+  // bytes, the record's life (ms)
+  updateCart: { keys: 2, lua: `
+    local done = redis.call('GET', KEYS[2])
+    if done then return {'ok', done} end
     local raw = redis.call('GET', KEYS[1])
     if not raw then return {'missing'} end
     local s = cjson.decode(raw)
@@ -39,7 +57,9 @@ const SCRIPTS = {
     local out = cjson.encode(s)
     if #out > tonumber(ARGV[3]) then return {'too_large', #out} end
     redis.call('SET', KEYS[1], out, 'KEEPTTL')
-    return {'ok', cjson.encode(s.cart)}` },
+    local cart = cjson.encode(s.cart)
+    redis.call('SET', KEYS[2], cart, 'PX', ARGV[4])
+    return {'ok', cart}` },
   // KEYS: session, user index. ARGV: expiresAt (ms), lastSeenAt (ms), sid, expires as ISO text
   extend: { keys: 2, lua: `
     local raw = redis.call('GET', KEYS[1])
@@ -91,6 +111,14 @@ function withScriptBody(command: Command): Command {
 }
 
 type Results = [error: Error | null, reply: unknown][];
+
+/*
+ * How long an applied write's record lives: longer than a copy could still come. ioredis sends the copies as
+ * soon as its next connection is ready, after its first retry (100 ms) or, across a Sentinel failover, once the
+ * new primary is named (about 7 s in docs/reliability.md); a copy arriving after the record is gone would apply
+ * again. The cost: one small key per write, for this long.
+ */
+const APPLIED_WRITE_TTL_MS = 60_000;
 
 /*
  * The stored shape (docs/architecture.md, "The session blob"). express-session would store its whole cookie
@@ -296,7 +324,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   async incrementVisits(sid: string): Promise<number | null> {
-    const [visits] = await this.write('incrementVisits', [script('incrementVisits', sessionKey(sid))]);
+    const [visits] = await this.write('incrementVisits', [script('incrementVisits', sessionKey(sid), appliedWriteKey(sid, newWriteId()), APPLIED_WRITE_TTL_MS)]);
     return visits === null ? null : Number(visits);
   }
 
@@ -309,7 +337,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   }
 
   private async updateCart(sid: string, productId: string, add: number, maxBytes: number): Promise<CartUpdate> {
-    const [reply] = await this.write('updateCart', [script('updateCart', sessionKey(sid), productId, add, maxBytes)]);
+    const record = appliedWriteKey(sid, newWriteId());
+    const [reply] = await this.write('updateCart', [script('updateCart', sessionKey(sid), record, productId, add, maxBytes, APPLIED_WRITE_TTL_MS)]);
     const [status, detail] = reply as [string, string | number];
     if (status === 'missing') return { status };
     if (status === 'too_large') return { status, bytes: Number(detail) };

@@ -1,0 +1,140 @@
+import Redis from 'ioredis';
+import { sessionKey } from '../../app/src/session/keys';
+import { waitFor } from '../../toolkit/time';
+import { TestClient } from '../helpers/client';
+import { startInstance, type TestInstance } from '../helpers/instance';
+import { startOwnedRedis, startOwnedSentinel, type OwnedRedis } from '../helpers/redis-server';
+import { startTcpRelay, type Cut, type TcpRelay } from '../helpers/tcp-relay';
+
+/*
+ * A connection that drops while a write is in flight. ioredis re-sends, once it has reconnected, the commands it
+ * had sent on the lost connection and not heard back about (autoResendUnfulfilledCommands); a Cluster client
+ * sends again a command whose node connection closed. So a script that ran, but whose reply was lost, is sent
+ * twice. Here the app reaches a Redis of this file's own through a TCP relay (test/helpers/tcp-relay.ts) that
+ * cuts the app's connection right after Redis ran the write and before its reply got back; the app reconnects
+ * through the relay. The write must take effect once, and the client get the answer of that one effect.
+ */
+
+// The point is what the re-sent copy does, not how fast it comes: on a loaded machine the reconnection and the
+// copy can take longer than the default 800 ms, and the request would end in a 503 before the copy's answer.
+const COMMAND_TIMEOUT_MS = '5000';
+// Every mutation is a Lua script; once the script is cached, ioredis sends it as EVALSHA, which Redis runs at
+// once. (A first EVALSHA answered NOSCRIPT ran nothing, so each test makes one write before the cut.)
+const SCRIPT_CALL = /evalsha/i;
+
+const owned: OwnedRedis[] = [];
+let relay: TcpRelay | undefined;
+let app: TestInstance | undefined;
+let direct: Redis | undefined;
+
+afterEach(async () => {
+  await app?.close();
+  direct?.disconnect();
+  await relay?.close();
+  await Promise.all(owned.splice(0).map((redis) => redis.destroy()));
+  [app, direct, relay] = [undefined, undefined, undefined];
+});
+
+/** A Redis of this test's own, and the relay in front of it; `direct` reads it without the relay. */
+async function redisBehindRelay(args: string[] = []): Promise<{ redis: OwnedRedis; relay: TcpRelay }> {
+  const redis = await startOwnedRedis({ args });
+  owned.push(redis);
+  relay = await startTcpRelay(redis.port);
+  direct = new Redis(redis.url);
+  return { redis, relay };
+}
+
+async function storedSession(client: TestClient): Promise<{ visits: number; cart?: Record<string, number> }> {
+  return JSON.parse((await direct!.get(sessionKey(client.sessionId())))!);
+}
+
+/** Logs in and makes one write (so the scripts are cached), then sends `write` with the relay set to cut it. */
+async function cutWrite<T>(first: (client: TestClient) => Promise<unknown>, write: (client: TestClient) => Promise<T>) {
+  const client = new TestClient();
+  await client.login(app!);
+  await first(client);
+  const connectionsBefore = relay!.accepted();
+  const cut = relay!.cutAfterReply(SCRIPT_CALL);
+  const started = performance.now();
+  const res = await write(client);
+  const ms = Math.round(performance.now() - started);
+  const { reply }: Cut = await cut;
+  return { client, res, ms, lostReply: reply, reconnections: relay!.accepted() - connectionsBefore };
+}
+
+/** The visit counter's case, the same in each store mode: `mode` names it in the figures. */
+async function visitCutOnce(mode: string): Promise<void> {
+  const { client, res, ms, lostReply, reconnections } = await cutWrite(
+    (c) => c.post(app!, '/api/visits'),
+    (c) => c.post(app!, '/api/visits'),
+  );
+  const stored = await storedSession(client);
+  const next = await client.post(app!, '/api/visits');
+  const records = await direct!.keys('applied-write:*');
+  const lives = await Promise.all(records.map((key) => direct!.pttl(key)));
+  console.log(`${mode}: POST /api/visits cut after Redis ran it (its reply ${JSON.stringify(lostReply)} lost), ${reconnections} reconnection(s): the client saw ${res.status} ${JSON.stringify(res.body)} in ${ms} ms, Redis holds visits ${stored.visits}; the next POST answered ${JSON.stringify(next.body)}; ${records.length} applied-write records, ${Math.min(...lives)}-${Math.max(...lives)} ms to live`);
+
+  expect(lostReply).toBe(':2\r\n'); // Redis had counted the visit when the connection went
+  expect(reconnections).toBeGreaterThanOrEqual(1);
+  expect(res.status).toBe(200);
+  expect(res.body.visits).toBe(2);
+  expect(stored.visits).toBe(2);
+  expect(next.body.visits).toBe(3);
+  // One record per write (the one before the cut, the cut one, the next), none for the re-sent copy; each expires.
+  expect(records).toHaveLength(3);
+  for (const life of lives) expect(life).toBeGreaterThan(50_000);
+  for (const life of lives) expect(life).toBeLessThanOrEqual(60_000);
+}
+
+describe('a connection cut after a write ran, before its reply got back (redis store)', () => {
+  test('when POST /api/visits loses its reply, then the client gets 200 with the next count and Redis counted the visit once', async () => {
+    const { relay } = await redisBehindRelay();
+    app = await startInstance({ REDIS_URL: `redis://127.0.0.1:${relay.port}`, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, INSTANCE_ID: 'cut-visits' });
+
+    await visitCutOnce('one Redis');
+  });
+
+  test('when POST /api/cart/items loses its reply, then the client gets 200 with the cart and the quantity was added once', async () => {
+    const { relay } = await redisBehindRelay();
+    app = await startInstance({ REDIS_URL: `redis://127.0.0.1:${relay.port}`, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, INSTANCE_ID: 'cut-cart' });
+
+    const { client, res, ms, lostReply, reconnections } = await cutWrite(
+      (c) => c.post(app!, '/api/cart/items', { productId: 'tea', quantity: 1 }),
+      (c) => c.post(app!, '/api/cart/items', { productId: 'tea', quantity: 2 }),
+    );
+    const stored = await storedSession(client);
+    console.log(`one Redis: POST /api/cart/items (tea +2 on tea 1) cut after Redis ran it (its reply ${JSON.stringify(lostReply)} lost), ${reconnections} reconnection(s): the client saw ${res.status} ${JSON.stringify(res.body)} in ${ms} ms, Redis holds the cart ${JSON.stringify(stored.cart)}`);
+
+    expect(lostReply).toContain('{"tea":3}');
+    expect(reconnections).toBeGreaterThanOrEqual(1);
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([{ productId: 'tea', quantity: 3 }]);
+    expect(stored.cart).toEqual({ tea: 3 });
+  });
+});
+
+describe('a connection cut after a write ran, in Sentinel mode (redis store)', () => {
+  test('when POST /api/visits loses its reply, then the client reconnects to the primary Sentinel names and the visit counts once', async () => {
+    const { relay } = await redisBehindRelay();
+    // The Sentinel names the relay as the primary, so the app's connections to the primary go through it.
+    const sentinel = await startOwnedSentinel({ host: '127.0.0.1', port: relay.port });
+    owned.push(sentinel);
+    app = await startInstance({ REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`, REDIS_MASTER_NAME: 'mymaster', REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, INSTANCE_ID: 'cut-sentinel' });
+
+    await visitCutOnce('Sentinel');
+  });
+});
+
+describe('a connection cut after a write ran, on a Redis Cluster (redis store)', () => {
+  test('when POST /api/visits loses its reply, then the Cluster client sends it again on a new connection and the visit counts once', async () => {
+    // One node holding every slot, announcing the relay's address: the client's slot map sends it through the relay.
+    const { relay } = await redisBehindRelay(['--cluster-enabled', 'yes']);
+    await direct!.config('SET', 'cluster-announce-ip', '127.0.0.1');
+    await direct!.config('SET', 'cluster-announce-port', String(relay.port));
+    await direct!.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    await waitFor('cluster_state:ok', async () => /cluster_state:ok/.test(String(await direct!.call('CLUSTER', 'INFO'))), 10_000, 100);
+    app = await startInstance({ REDIS_CLUSTER_NODES: `127.0.0.1:${relay.port}`, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, INSTANCE_ID: 'cut-cluster' });
+
+    await visitCutOnce('Redis Cluster');
+  });
+});
