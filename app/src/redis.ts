@@ -70,7 +70,8 @@ export function createRedisClient(config: Config['redis'], logger: Logger): Redi
     if (closing.has(client)) return;
     logger.warn('redis client stopped reconnecting; starting over');
     setTimeout(() => {
-      if (!closing.has(client) && client.status === 'end') client.connect().catch(() => undefined);
+      // 'close' too: a Cluster that gave up can get one more close after its end, and stays there.
+      if (!closing.has(client) && (client.status === 'end' || client.status === 'close')) client.connect().catch(() => undefined);
     }, 500).unref();
   });
   return client;
@@ -91,12 +92,13 @@ function clusterClient(config: Config['redis'], common: RedisOptions): Cluster {
   return new Cluster(cluster.nodes, {
     redisOptions: cluster.tls ? { ...common, tls: tlsOptions(config) } : common,
     scaleReads: 'master',
-    // No offline queue: while the client has no cluster at all (before the first slot map, or every node
-    // gone) a command fails at once, where queued it would wait for the cluster with no timeout — the
-    // nodes' commandTimeout starts only once a command is sent. A failed node alone does not stop the
-    // client: its slots' commands are retried below while its replica takes over.
-    enableOfflineQueue: false,
-    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    // While the client has no cluster at all (before the first slot map, or every node gone) commands wait
+    // in its offline queue — with no timeout: the nodes' commandTimeout starts only once a command is sent.
+    // So the client gives up after one failed reconnection (about a second: slotsRefreshTimeout), which
+    // fails what waits (503), and the 'end' handler below starts it again. A connection that drops and
+    // comes straight back rides through; every node gone is a 503 within about a second, not a hang.
+    enableOfflineQueue: true,
+    clusterRetryStrategy: (attempt) => (attempt > 1 ? null : 100),
     // While a failed primary's replica takes over, its slots answer CLUSTERDOWN or nothing: wait and retry
     // within the command timeout rather than fail at once.
     retryDelayOnFailover: 100,
