@@ -41,10 +41,15 @@ describe('fault 4: a planned Sentinel failover under load', () => {
     return { report, samples, readonly, mended };
   }
 
-  test(`when SENTINEL FAILOVER ${MASTER_NAME} swaps primary and replica, then no request fails and no client sees a READONLY error`, async () => {
-    const { report, readonly, mended } = await switchover('4. planned SENTINEL FAILOVER', false);
+  test(`when SENTINEL FAILOVER ${MASTER_NAME} swaps primary and replica, then no read fails, no client sees a READONLY error, and a write that fails is a 503`, async () => {
+    const { report, samples, readonly, mended } = await switchover('4. planned SENTINEL FAILOVER', false);
 
-    expect(report.failed).toEqual({ GET: 0, POST: 0 });
+    // The old primary loses its replicas to the new one before every app has moved: with
+    // min-replicas-to-write 1 it refuses what they still send (NOREPLICAS, a 503) instead of acknowledging
+    // writes the switch then discards; what it took before the lag bound ran out is still lost
+    // (docs/reliability.md, fault 4; 4b below loses none).
+    expect(report.failed.GET).toBe(0);
+    expect(Object.keys(failureKinds(samples)).filter((kind) => kind !== '503 redis_unavailable')).toEqual([]);
     expect(readonly.responses).toBe(0);
     expect(report.lost.gone).toBe(0);
     expect(mended).toBe('ok');

@@ -44,7 +44,7 @@ describe('fault 13: the Sentinels partitioned from each other', () => {
     cut.heal();
     cut = undefined;
     const healedAt = Date.now();
-    await waitFor('every Sentinel to count three usable again', () => SENTINEL_SERVICES.every((s) => /^OK 3 usable/.test(sentinelCommand(compose, s, 'ckquorum', MASTER_NAME))), 60_000, 500);
+    await waitFor('every Sentinel to see its quorum again', () => SENTINEL_SERVICES.every((s) => /^OK/.test(sentinelCommand(compose, s, 'ckquorum', MASTER_NAME))), 60_000, 500);
     const quorumBackAfterS = secondsBetween(healedAt, Date.now());
     const report = await fleet.stop();
     const mended = await outcome(waitSteady(60_000));
