@@ -24,7 +24,7 @@ interface Ended {
 async function sessionsToEnd(): Promise<{ endNow(): Promise<Ended[]> }> {
   const target = faultsTarget();
   const [phone, laptop, carol] = [new TestClient(), new TestClient(), new TestClient()];
-  const phoneHandle = (await phone.login(target, 'bob')).body.handle as string;
+  const phoneHandle = (await phone.login(target, 'bob')).body.session.handle as string;
   await laptop.login(target, 'bob');
   await carol.login(target, 'carol');
   return {
