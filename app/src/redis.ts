@@ -92,13 +92,12 @@ function clusterClient(config: Config['redis'], common: RedisOptions): Cluster {
   return new Cluster(cluster.nodes, {
     redisOptions: cluster.tls ? { ...common, tls: tlsOptions(config) } : common,
     scaleReads: 'master',
-    // While the client has no cluster at all (before the first slot map, or every node gone) commands wait
-    // in its offline queue — with no timeout: the nodes' commandTimeout starts only once a command is sent.
-    // So the client gives up after one failed reconnection (about a second: slotsRefreshTimeout), which
-    // fails what waits (503), and the 'end' handler below starts it again. A connection that drops and
-    // comes straight back rides through; every node gone is a 503 within about a second, not a hang.
-    enableOfflineQueue: true,
-    clusterRetryStrategy: (attempt) => (attempt > 1 ? null : 100),
+    // No offline queue: while the client has no cluster at all (before the first slot map, or every node
+    // gone) a command fails at once, where queued it would wait for the cluster with no timeout — the
+    // nodes' commandTimeout starts only once a command is sent. A failed node alone does not stop the
+    // client: its slots' commands are retried below while its replica takes over.
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
     // While a failed primary's replica takes over, its slots answer CLUSTERDOWN or nothing: wait and retry
     // within the command timeout rather than fail at once.
     retryDelayOnFailover: 100,
@@ -119,7 +118,8 @@ const closing = new WeakSet<RedisClient>();
  */
 export async function closeRedisClient(client: RedisClient): Promise<void> {
   closing.add(client);
-  await client.quit().catch(() => undefined);
+  // A client already closed (or a Cluster that gave up) would hold QUIT in its offline queue for ever.
+  if (client.status !== 'end' && client.status !== 'close') await client.quit().catch(() => undefined);
   client.disconnect();
 }
 

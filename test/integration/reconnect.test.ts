@@ -64,8 +64,8 @@ async function cutWrite<T>(first: (client: TestClient) => Promise<unknown>, writ
 
 /**
  * The visit counter's case, the same in each store mode: `mode` names it in the figures. `mayFail`: the
- * client may instead be told 503 (its outcome unknown) — a Cluster whose only node went away gives up and
- * fails what waits rather than queue it without a bound (app/src/redis.ts) — but never a visit counted twice.
+ * client may instead be told 503 (its outcome unknown) — a Cluster client left with no node at all fails a
+ * command at once rather than queue it without a bound (app/src/redis.ts) — but never a visit counted twice.
  */
 async function visitCutOnce(mode: string, { mayFail = false } = {}): Promise<void> {
   const { client, res, ms, lostReply, reconnections } = await cutWrite(
