@@ -1,8 +1,8 @@
-import { cutOff, type Cut } from '../../toolkit/netfault';
+import { cutOff } from '../../toolkit/netfault';
 import { REDIS_NODES, SENTINEL_SERVICES } from '../../toolkit/services';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
-import { faultsCompose, faultsTarget, loadFigures, outcome, reportFault, restoreStack, secondsBetween, sentinelViews, staleAnswers, startLoad, waitReplicaSynced, waitSteady } from './faults';
+import { cutsHealedAfterEach, faultsCompose, faultsTarget, loadFigures, outcome, reportFault, secondsBetween, sentinelViews, staleAnswers, startLoad, waitReplicaSynced, waitSteady } from './faults';
 
 /** How long the primary stays cut off: past Sentinel's down-after (5 s), its election and the apps' move. */
 const CUT_MS = 24_000;
@@ -54,13 +54,7 @@ async function sessionsToEnd(): Promise<{ endNow(): Promise<Ended[]> }> {
  */
 describe('fault 11: the Redis primary partitioned from the Sentinels and the replica', () => {
   const compose = faultsCompose();
-  let cut: Cut | undefined;
-
-  afterEach(async () => {
-    cut?.heal();
-    cut = undefined;
-    await restoreStack(compose);
-  }, 240_000);
+  const cuts = cutsHealedAfterEach(compose);
 
   afterEach(() => {
     // The shipped setting back on whichever node it was changed on (the old primary is a replica by now).
@@ -83,7 +77,7 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
     const fleet = await startLoad();
     await sleep(3000);
 
-    cut = cutOff(compose, primary, [...replicas, ...SENTINEL_SERVICES]);
+    cuts.keep(cutOff(compose, primary, [...replicas, ...SENTINEL_SERVICES]));
     const cutAt = Date.now();
     await sleep(2000); // before Sentinel's down-after runs out: these land on the isolated primary
     const ended = await toEnd.endNow();
@@ -92,8 +86,7 @@ describe('fault 11: the Redis primary partitioned from the Sentinels and the rep
       if (!promotedAt && sentinelViews(compose).filter((v) => v === replica).length >= 2) promotedAt = Date.now();
       await sleep(250);
     }
-    cut.heal();
-    cut = undefined;
+    cuts.heal();
     const healedAt = Date.now();
     await waitReplicaSynced(compose, primary, replica, 90_000);
     const rejoinedAt = Date.now();

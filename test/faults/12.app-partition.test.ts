@@ -1,9 +1,9 @@
 import type { Compose } from '../../toolkit/compose';
-import { cutOff, type Cut } from '../../toolkit/netfault';
+import { cutOff } from '../../toolkit/netfault';
 import { REDIS_NODES, SENTINEL_SERVICES } from '../../toolkit/services';
 import { sleep, waitFor } from '../../toolkit/time';
 import { windowStats } from '../cluster/probe';
-import { failureKinds, faultsCompose, loadFigures, outcome, reportFault, restoreStack, secondsBetween, startLoad, waitSteady } from './faults';
+import { cutsHealedAfterEach, failureKinds, faultsCompose, loadFigures, outcome, reportFault, secondsBetween, startLoad, waitSteady } from './faults';
 
 const CUT_MS = 15_000;
 const VICTIM = 'app-2';
@@ -24,26 +24,19 @@ function readyStatus(compose: Compose, app: string): number {
  */
 describe('fault 12: one app partitioned from Redis', () => {
   const compose = faultsCompose();
-  let cut: Cut | undefined;
-
-  afterEach(async () => {
-    cut?.heal();
-    cut = undefined;
-    await restoreStack(compose);
-  }, 240_000);
+  const cuts = cutsHealedAfterEach(compose);
 
   test('when app-2 cannot reach Redis for 15 s under load, then it stops being ready, none of its requests hangs past the command timeout, the other apps lose nothing, and it is ready again after the heal', async () => {
     await waitSteady();
     const fleet = await startLoad();
     await sleep(3000);
 
-    cut = cutOff(compose, VICTIM, [...REDIS_NODES, ...SENTINEL_SERVICES]);
+    cuts.keep(cutOff(compose, VICTIM, [...REDIS_NODES, ...SENTINEL_SERVICES]));
     const cutAt = Date.now();
     await waitFor(`${VICTIM} to stop being ready`, () => readyStatus(compose, VICTIM) === 503, CUT_MS, 200);
     const notReadyAfterS = secondsBetween(cutAt, Date.now());
     await sleep(cutAt + CUT_MS - Date.now());
-    cut.heal();
-    cut = undefined;
+    cuts.heal();
     const healedAt = Date.now();
     await waitFor(`${VICTIM} to be ready again`, () => readyStatus(compose, VICTIM) === 200, 60_000, 200);
     const readyAgainAfterS = secondsBetween(healedAt, Date.now());

@@ -1,8 +1,8 @@
-import { cutAll, cutOff, type Cut } from '../../toolkit/netfault';
+import { cutAll, cutOff } from '../../toolkit/netfault';
 import { MASTER_NAME, sentinelCommand } from '../../toolkit/sentinel';
 import { SENTINEL_SERVICES } from '../../toolkit/services';
 import { sleep, waitFor } from '../../toolkit/time';
-import { faultsCompose, loadFigures, outcome, reportFault, restoreStack, secondsBetween, sentinelViews, startLoad, waitSteady } from './faults';
+import { cutsHealedAfterEach, faultsCompose, loadFigures, outcome, reportFault, secondsBetween, sentinelViews, startLoad, waitSteady } from './faults';
 
 /** How long the Sentinels stay apart: four times down-after-milliseconds (5 s). */
 const CUT_MS = 20_000;
@@ -14,13 +14,7 @@ const CUT_MS = 20_000;
  */
 describe('fault 13: the Sentinels partitioned from each other', () => {
   const compose = faultsCompose();
-  let cut: Cut | undefined;
-
-  afterEach(async () => {
-    cut?.heal();
-    cut = undefined;
-    await restoreStack(compose);
-  }, 240_000);
+  const cuts = cutsHealedAfterEach(compose);
 
   test('when no Sentinel can reach another for 20 s under load, then each sees it has no quorum, nothing is promoted, and no request fails', async () => {
     const { primary } = await waitSteady();
@@ -29,7 +23,7 @@ describe('fault 13: the Sentinels partitioned from each other', () => {
 
     const [s1, s2, s3] = SENTINEL_SERVICES as [string, string, string];
     // s1's rules cut s1 ⇹ s2 and s1 ⇹ s3 both ways; s2's cut s2 ⇹ s3.
-    cut = cutAll([() => cutOff(compose, s1, [s2, s3]), () => cutOff(compose, s2, [s3])]);
+    cuts.keep(cutAll([() => cutOff(compose, s1, [s2, s3]), () => cutOff(compose, s2, [s3])]));
     const cutAt = Date.now();
     const noQuorum = await waitFor('every Sentinel to see it has no quorum', () => {
       const replies = SENTINEL_SERVICES.map((s) => sentinelCommand(compose, s, 'ckquorum', MASTER_NAME));
@@ -41,8 +35,7 @@ describe('fault 13: the Sentinels partitioned from each other', () => {
       views.push(sentinelViews(compose));
       await sleep(1000);
     }
-    cut.heal();
-    cut = undefined;
+    cuts.heal();
     const healedAt = Date.now();
     await waitFor('every Sentinel to see its quorum again', () => SENTINEL_SERVICES.every((s) => /^OK/.test(sentinelCommand(compose, s, 'ckquorum', MASTER_NAME))), 60_000, 500);
     const quorumBackAfterS = secondsBetween(healedAt, Date.now());

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Compose } from '../../toolkit/compose';
+import type { Cut } from '../../toolkit/netfault';
 import { MASTER_NAME, primaryNamedBy, replicationInfo, sentinelCommand, sentinelFields } from '../../toolkit/sentinel';
 import { APP_SERVICES, SENTINEL_SERVICES } from '../../toolkit/services';
 import { stackCompose, type StackInfo } from '../../toolkit/stack';
@@ -140,6 +141,23 @@ export async function restoreStack(compose: Compose): Promise<RedisRoles> {
     if (stuck.length) compose.run(['restart', ...stuck]);
     return waitSteady(120_000);
   }
+}
+
+/**
+ * The network cut a partition scenario makes (toolkit/netfault.ts), healed after each test whatever
+ * happened, then the stack restored: `keep` holds a cut in force, `heal` ends it early (as the test does).
+ */
+export function cutsHealedAfterEach(compose: Compose): { keep(cut: Cut): Cut; heal(): void } {
+  let current: Cut | undefined;
+  const heal = () => {
+    current?.heal();
+    current = undefined;
+  };
+  afterEach(async () => {
+    heal();
+    await restoreStack(compose);
+  }, 240_000);
+  return { keep: (cut) => (current = cut), heal };
 }
 
 /**

@@ -6,6 +6,7 @@ import { csrfToken } from '../../app/src/session/csrf';
 import { measureSessionMemory, TYPICAL_USER_AGENT } from '../../loadtest/tools/session-memory';
 import { sleep } from '../../toolkit/time';
 import { DEMO_USERS, TestClient } from '../helpers/client';
+import { commandCalls, commandsBetween, totalCalls } from '../helpers/commandstats';
 import { setSessionCookie } from '../helpers/cookies';
 import { startInstance, TEST_SECRET, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
@@ -36,26 +37,14 @@ afterAll(async () => {
   await owned.destroy();
 });
 
-async function commandCalls(): Promise<Map<string, number>> {
-  const info = await redis.info('commandstats');
-  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
-}
-
 /** How many times Redis ran each command while `act` ran. */
 async function commandsDuring(act: () => Promise<void>): Promise<Map<string, number>> {
-  const before = await commandCalls();
+  const before = await commandCalls(redis);
   await act();
-  const after = await commandCalls();
-  const during = new Map<string, number>();
-  for (const [name, calls] of after) {
-    // The INFO that read `before` is counted in `after`.
-    const delta = calls - (before.get(name) ?? 0) - (name === 'info' ? 1 : 0);
-    if (delta > 0) during.set(name, delta);
-  }
-  return during;
+  return commandsBetween(before, await commandCalls(redis));
 }
 
-const total = (calls: Map<string, number>) => [...calls.values()].reduce((sum, n) => sum + n, 0);
+const total = totalCalls;
 
 async function writes(calls: Map<string, number>): Promise<number> {
   const names = [...calls.keys()];

@@ -6,6 +6,7 @@ import type { ClusterEvent, ClusterEventsView, LiveInstance, LiveInstancesView }
 import { LIVE_KEYS } from '../../app/src/live/redis-board';
 import { sleep, waitFor } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
+import { commandCalls as sharedCommandCalls, commandsBetween, totalCalls } from '../helpers/commandstats';
 import { startInstance, testClusterNodes, type TestInstance } from '../helpers/instance';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
 import { reportFigures } from '../helpers/stack';
@@ -92,22 +93,8 @@ async function redisProxy(port: number) {
   };
 }
 
-async function commandCalls(): Promise<Map<string, number>> {
-  const info = await admin.info('commandstats');
-  return new Map([...info.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]));
-}
-
-/** Redis commands run between two readings, the INFO that took the second left out. */
-function commandsBetween(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
-  const during = new Map<string, number>();
-  for (const [name, calls] of after) {
-    const delta = calls - (before.get(name) ?? 0) - (name === 'info' ? 1 : 0);
-    if (delta > 0) during.set(name, delta);
-  }
-  return during;
-}
-
-const total = (calls: Map<string, number>) => [...calls.values()].reduce((sum, n) => sum + n, 0);
+const commandCalls = () => sharedCommandCalls(admin);
+const total = totalCalls;
 const summary = (calls: Map<string, number>) => [...calls].map(([name, n]) => `${name}=${n}`).join(' ');
 
 async function liveCommandsCounted(app: TestInstance): Promise<number> {
