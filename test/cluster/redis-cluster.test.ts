@@ -3,7 +3,7 @@ import { freePort } from '../../toolkit/ports';
 import { CLUSTER_APP_SERVICES, CLUSTER_NODES, CLUSTER_VARIANT_SERVICES } from '../../toolkit/services';
 import { bringUp } from '../../toolkit/stack';
 import { sleep, waitFor } from '../../toolkit/time';
-import { TestClient, type DemoUser } from '../helpers/client';
+import { DEMO_USERS, TestClient, type DemoUser } from '../helpers/client';
 import { clickUntilStopped } from '../helpers/clicks';
 import { reportFigures } from '../helpers/stack';
 
@@ -136,6 +136,17 @@ async function waitForSteadyCluster(compose: Compose, target: { url: string }): 
       served.add(res.headers.get('x-served-by') ?? '');
     }
     return CLUSTER_APPS.every((app) => served.has(app));
+  }, 90_000, 500);
+  // Ready is a PING to one node; a login writes to the shard of its user. After a failover or a restart of
+  // the nodes an app's client may still be taking in the new slot map: steady once every app writes.
+  await waitFor('every cluster app writing sessions', async () => {
+    const wrote = new Set<string>();
+    for (let i = 0; i < 9; i++) {
+      const res = await new TestClient(COOKIE).post(target, '/api/login', { username: USERS[i % USERS.length], password: DEMO_USERS[USERS[i % USERS.length]!] });
+      if (res.status !== 200) return false;
+      wrote.add(String(res.headers['x-served-by']));
+    }
+    return CLUSTER_APPS.every((app) => wrote.has(app));
   }, 90_000, 500);
 }
 
