@@ -58,3 +58,29 @@ export function replicationInfo(host: RedisCliHost, node: string): Record<string
       .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1)]),
   );
 }
+
+/**
+ * Sentinel's own account of a window, one line per event, each Sentinel's lines prefixed with its name:
+ * +sdown, +odown, +tilt/-tilt, +try-failover, -failover-abort-…, +promoted-slave, +switch-master,
+ * +convert-to-slave… (its `#` and `*` event lines; "Failed to resolve" and config saves left out). What a
+ * failure message needs to say why a failover did not happen or did not heal.
+ */
+export function sentinelEvents(host: { logsSince(service: string, since: Date): string }, since: Date, lastPerSentinel = 25): string[] {
+  return SENTINEL_SERVICES.flatMap((sentinel) => {
+    let lines: string[];
+    try {
+      lines = host.logsSince(sentinel, since).split('\n');
+    } catch (err) {
+      return [`${sentinel}: no logs (${(err as Error).message.split('\n')[0]})`];
+    }
+    return lines
+      .filter((line) => /^\d+:X .* [#*] [+-]/.test(line) && !/Failed to resolve|configuration saved/.test(line))
+      .slice(-lastPerSentinel)
+      .map((line) => `${sentinel} ${line.replace(/^\d+:X \d+ \w+ \d+ /, '')}`);
+  });
+}
+
+/** Whether a Sentinel log window holds a TILT (Sentinel's timer stalled > 2 s: 30 s in which it acts on nothing). */
+export function tilted(events: string[]): boolean {
+  return events.some((line) => line.includes('+tilt'));
+}

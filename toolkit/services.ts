@@ -7,6 +7,13 @@ export const STICKY_SERVICES = ['sticky-1', 'sticky-2', 'sticky-3'];
  * gives the last a higher replica-priority: it is promoted only when neither other node can be).
  */
 export const REDIS_NODES = ['redis-primary', 'redis-replica', 'redis-replica-2'];
+/**
+ * Each Sentinel-managed node's port (redis/primary.conf, replica.conf, replica-2.conf): one of its own, so
+ * that an address Sentinel remembers for one node never reaches another (redis/replica.conf says why).
+ */
+export const REDIS_NODE_PORTS: Readonly<Record<string, number>> = { 'redis-primary': 6379, 'redis-replica': 6380, 'redis-replica-2': 6381 };
+/** `host:port` of a Sentinel-managed node, as Sentinel and the apps name it. */
+export const nodeAddress = (node: string): string => `${node}:${REDIS_NODE_PORTS[node] ?? 6379}`;
 export const SENTINEL_SERVICES = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
 export const REDIS_SERVICES = [...REDIS_NODES, ...SENTINEL_SERVICES];
 /** The default profile: the Redis variant alone. */

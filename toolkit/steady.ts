@@ -1,5 +1,5 @@
 import type { Compose } from './compose';
-import { MASTER_NAME, replicationInfo, sentinelCommand, sentinelFields } from './sentinel';
+import { MASTER_NAME, replicationInfo, sentinelCommand, sentinelEvents, sentinelFields } from './sentinel';
 import { APP_SERVICES, REDIS_NODES, SENTINEL_SERVICES, STICKY_SERVICES } from './services';
 import { stackCompose, type StackInfo } from './stack';
 import { sleep } from './time';
@@ -26,7 +26,8 @@ export function replicaOrder(primary: string): string[] {
  * - each nginx hands new clients to each of its three apps in turn, and each says it is ready (a
  *   restarted app is back in the rotation, not only healthy: nginx skips a failed server for fail_timeout);
  * - the three Sentinels name one and the same primary, that node says it is the primary, no Sentinel is
- *   in the middle of a failover, each sees its quorum and every replica as usable;
+ *   in the middle of a failover, each sees its quorum and every replica as usable, and knows each node by
+ *   that node's own run id (it reaches the node it names, not another that took its old address);
  * - every other Redis node replicates from it, with its link up and no sync in progress.
  * Waits until the stack is steady; throws, naming what is not, after timeoutMs.
  */
@@ -42,7 +43,11 @@ export async function waitForSteadyStack(target: StackInfo, timeoutMs = 120_000)
       const replicas = replicaOrder(primary);
       return { waitedMs: Date.now() - started, primary, replica: replicas[0]!, replicas };
     }
-    if (Date.now() > deadline) throw new Error(`stack ${target.project} not steady within ${timeoutMs} ms: ${problems.join('; ')}`);
+    if (Date.now() > deadline) {
+      // What Sentinel did meanwhile (a TILT, an aborted failover…) is what explains most Redis problems here.
+      const events = sentinelEvents(compose, new Date(started - 60_000));
+      throw new Error(`stack ${target.project} not steady within ${timeoutMs} ms: ${problems.join('; ')}\nSentinel events since a minute before the wait:\n${events.join('\n')}`);
+    }
     await sleep(500);
   }
 }
@@ -96,11 +101,19 @@ function redisProblems(compose: Compose): string[] {
   const replicas = replicaOrder(agreed);
   const problems = replicationProblems(compose, agreed, replicas);
   if (problems.length) return problems;
+  // Who each node really is: a Sentinel that reached another node under this one's name (an address it
+  // remembers, now another container's: redis/replica.conf) sees that node's run id, not this one's.
+  const runIds = Object.fromEntries(REDIS_NODES.map((node) => [node, /^run_id:(\w+)/m.exec(compose.redisCli(node, 'info', 'server'))?.[1]]));
   for (const sentinel of SENTINEL_SERVICES) {
+    const master = sentinelFields(compose, sentinel, 'master', MASTER_NAME)[0] ?? {};
+    if (master.runid !== runIds[agreed]) problems.push(`${sentinel} knows ${agreed} by run id ${master.runid ?? '?'}, the node's is ${runIds[agreed] ?? '?'}`);
     const known = sentinelFields(compose, sentinel, 'replicas', MASTER_NAME);
     for (const replica of replicas) {
-      if (!known.some((r) => r.ip === replica && r.flags === 'slave' && r['master-link-status'] === 'ok')) {
+      const record = known.find((r) => r.ip === replica);
+      if (!record || record.flags !== 'slave' || record['master-link-status'] !== 'ok') {
         problems.push(`${sentinel} does not see ${replica} as a usable replica`);
+      } else if (record.runid !== runIds[replica]) {
+        problems.push(`${sentinel} knows ${replica} by run id ${record.runid ?? '?'}, the node's is ${runIds[replica] ?? '?'}`);
       }
     }
     const quorum = sentinelCommand(compose, sentinel, 'ckquorum', MASTER_NAME);

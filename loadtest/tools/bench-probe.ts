@@ -4,7 +4,7 @@
 // itself costs nothing inside the window; `docker exec` is used only when those files are not visible
 // (docker exec runs inside the container's cgroup and would count itself).
 import { existsSync, readFileSync } from 'node:fs';
-import { docker } from '../../toolkit/docker.ts';
+import { containerRedisCli, docker } from '../../toolkit/docker.ts';
 import type { AppCounters, CpuReading } from './bench/types.ts';
 
 // ---- CPU ---------------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ export function readCpu(containers: Record<string, string>, k6: { container?: st
 /** calls per command name (`get`, `evalsha`, `client|setname`), from INFO commandstats. */
 export function commandStats(redisContainer: string): Record<string, number> {
   // The Redis containers set REDISCLI_AUTH (docker-compose.yml), so redis-cli needs no -a.
-  const text = docker('exec', redisContainer, 'redis-cli', 'INFO', 'commandstats');
+  const text = containerRedisCli(redisContainer, 'INFO', 'commandstats');
   const calls: Record<string, number> = {};
   for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
   return calls;
@@ -98,7 +98,7 @@ export function summedCommandStats(redisContainers: string[]): Record<string, nu
 
 /** Whether a Redis node is a primary right now (INFO replication's role). */
 export function isPrimary(redisContainer: string): boolean {
-  return /^role:master\b/m.test(docker('exec', redisContainer, 'redis-cli', 'INFO', 'replication'));
+  return /^role:master\b/m.test(containerRedisCli(redisContainer, 'INFO', 'replication'));
 }
 
 // ---- the apps' counters ------------------------------------------------------------------------------

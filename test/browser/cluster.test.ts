@@ -66,8 +66,8 @@ describe('dashboard page (compose cluster)', () => {
     for (const app of APP_SERVICES) expect(strip).toContain(app);
     expect(await page.locator('#hammer-status').textContent()).not.toContain('failed');
     await waitForText(page.locator('#cluster-store'), 'Redis, found through Sentinel');
-    await waitForText(page.locator('#redis-replicas'), /^\S+:6379: online, acknowledged offset \d+/);
-    await waitForText(page.locator('#sentinel-primary'), /^\S+:6379 \(asked sentinel-\d/);
+    await waitForText(page.locator('#redis-replicas'), /^\S+:\d+: online, acknowledged offset \d+/);
+    await waitForText(page.locator('#sentinel-primary'), /^\S+:\d+ \(asked sentinel-\d/);
     await waitForText(page.locator('#redis-aof'), 'on');
     await waitForText(page.locator('#cluster-instances'), /app-1.*app-2.*app-3/);
     await browser.screenshot('cluster-round-robin');

@@ -3,7 +3,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import { sign } from 'cookie-signature';
 import request, { type Response } from 'supertest';
 import { SessionKeys } from '../../app/src/session/keys';
-import { APP_SERVICES } from '../../toolkit/services';
+import { APP_SERVICES, REDIS_NODE_PORTS } from '../../toolkit/services';
 import { replicaOrder } from '../../toolkit/steady';
 import { sleep } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
@@ -26,7 +26,8 @@ describe('scenario 7: abuse through nginx', () => {
 
   /** `docker compose exec <primary> redis-cli …`, as a person would look. */
   function redisCli(...args: string[]): string {
-    return compose.run(['exec', '-T', primary(), 'redis-cli', ...args]).trim();
+    const node = primary();
+    return compose.run(['exec', '-T', node, 'redis-cli', '-p', String(REDIS_NODE_PORTS[node]), ...args]).trim();
   }
 
   const sidOf = (cookieValue: string) => {

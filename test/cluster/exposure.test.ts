@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import request from 'supertest';
 import { MASTER_NAME } from '../../toolkit/sentinel';
-import { APP_SERVICES, REDIS_NODES, REDIS_SERVICES } from '../../toolkit/services';
+import { APP_SERVICES, REDIS_NODE_PORTS, REDIS_NODES, REDIS_SERVICES } from '../../toolkit/services';
 import { TestClient } from '../helpers/client';
 import { reportFigures } from '../helpers/stack';
 import { clusterCompose, clusterInfo } from './cluster';
@@ -48,7 +48,8 @@ describe('scenario 6: what the host can reach', () => {
   function asAppUser(service: string, ...args: string[]): string {
     const id = compose.containerId(service);
     const script = 'exec redis-cli --no-auth-warning --user "$REDIS_APP_USERNAME" --pass "$REDIS_APP_PASSWORD" "$@"';
-    const result = spawnSync('docker', ['exec', id, 'sh', '-c', script, 'redis-cli', ...args], { encoding: 'utf8', timeout: 15_000 });
+    const port = REDIS_NODE_PORTS[service] ? ['-p', String(REDIS_NODE_PORTS[service])] : []; // a Sentinel's is in args
+    const result = spawnSync('docker', ['exec', id, 'sh', '-c', script, 'redis-cli', ...port, ...args], { encoding: 'utf8', timeout: 15_000 });
     return `${result.stdout}${result.stderr}`.trim();
   }
 
@@ -77,7 +78,8 @@ describe('scenario 6: what the host can reach', () => {
     // A login makes sure each app has used its connections.
     for (let i = 0; i < 3; i++) await new TestClient().login({ url: clusterInfo().httpUrl });
 
-    const onPrimary = usersOfAppConnections(primary(), '6379');
+    const node = primary();
+    const onPrimary = usersOfAppConnections(node, String(REDIS_NODE_PORTS[node]));
     const onSentinel = usersOfAppConnections('sentinel-1', '26379');
 
     expect(onPrimary).toEqual({ 'app-1': ['session-app'], 'app-2': ['session-app'], 'app-3': ['session-app'] });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Compose } from '../../toolkit/compose';
 import type { Cut } from '../../toolkit/netfault';
 import { MASTER_NAME, primaryNamedBy, replicationInfo, sentinelCommand, sentinelFields } from '../../toolkit/sentinel';
-import { APP_SERVICES, SENTINEL_SERVICES } from '../../toolkit/services';
+import { APP_SERVICES, REDIS_NODE_PORTS, SENTINEL_SERVICES } from '../../toolkit/services';
 import { stackCompose, type StackInfo } from '../../toolkit/stack';
 import { waitForSteadyStack } from '../../toolkit/steady';
 import { waitFor } from '../../toolkit/time';
@@ -191,7 +191,7 @@ export async function plannedFailover(
     // Sentinel would demote the old primary itself only after its next look at it (10 to 15 s), and a
     // paused primary holds back Sentinel's own PUBLISH (hello messages) and what queues behind it: demote it
     // here, to the primary the Sentinels now name, as Sentinel will (REPLICAOF is not a write: not paused).
-    if (pauseWrites) compose.redisCli(primary, 'replicaof', replica, '6379');
+    if (pauseWrites) compose.redisCli(primary, 'replicaof', replica, String(REDIS_NODE_PORTS[replica]));
     await waitReplicaSynced(compose, primary, replica, 60_000);
     const demotedAt = Date.now();
     return {
@@ -260,12 +260,13 @@ export function staleAnswers(samples: ProbeSample[], t0: number): { count: numbe
 /** Raw SET throughput of a Redis node (redis-benchmark inside its container, 8 clients), keys removed after. */
 export function redisSetsPerSecond(compose: Compose, node: string): number {
   const id = compose.containerId(node);
+  const port = REDIS_NODE_PORTS[node] ?? 6379;
   const bench = spawnSync(
     'docker',
-    ['exec', id, 'sh', '-c', 'redis-benchmark -a "$REDIS_PASSWORD" -q -n 5000 -c 8 -r 1000 SET faults:bench:__rand_int__ x 2>/dev/null'],
+    ['exec', id, 'sh', '-c', `redis-benchmark -p ${port} -a "$REDIS_PASSWORD" -q -n 5000 -c 8 -r 1000 SET faults:bench:__rand_int__ x 2>/dev/null`],
     { encoding: 'utf8', timeout: 60_000 },
   );
-  spawnSync('docker', ['exec', id, 'sh', '-c', 'redis-cli --scan --pattern "faults:bench:*" | xargs -r redis-cli del >/dev/null'], { timeout: 30_000 });
+  spawnSync('docker', ['exec', id, 'sh', '-c', `redis-cli -p ${port} --scan --pattern "faults:bench:*" | xargs -r redis-cli -p ${port} del >/dev/null`], { timeout: 30_000 });
   const matches = [...bench.stdout.matchAll(/([\d.]+) requests per second/g)];
   const last = matches.at(-1);
   if (!last) throw new Error(`redis-benchmark in ${node} printed no result: ${bench.stdout}${bench.stderr}`);

@@ -9,7 +9,7 @@ import { composeFilters, type RedisCliHost } from '../../toolkit/docker';
 import { k6Command, waitForK6Scenarios } from '../../toolkit/k6';
 import { freePort } from '../../toolkit/ports';
 import { MASTER_NAME, primaryNamedBy, replicationInfo, sentinelFields, sentinelPrimary } from '../../toolkit/sentinel';
-import { ALL_SERVICES, REDIS_VARIANT_SERVICES, SENTINEL_SERVICES } from '../../toolkit/services';
+import { ALL_SERVICES, nodeAddress, REDIS_NODE_PORTS, REDIS_NODES, REDIS_VARIANT_SERVICES, SENTINEL_SERVICES } from '../../toolkit/services';
 import { waitFor } from '../../toolkit/time';
 
 const repoFile = (file: string) => readFileSync(path.resolve(__dirname, '../..', file), 'utf8');
@@ -90,6 +90,17 @@ describe('compose', () => {
     for (const service of ALL_SERVICES) expect(file).toMatch(new RegExp(`^  ${service}:`, 'm'));
     expect(ALL_SERVICES).toEqual(expect.arrayContaining(REDIS_VARIANT_SERVICES));
     expect(ALL_SERVICES).toEqual(expect.arrayContaining(SENTINEL_SERVICES));
+  });
+
+  test("each Sentinel-managed node's port is the one its role file gives it, and no two share one", () => {
+    const roleFile: Record<string, string> = { 'redis-primary': 'primary.conf', 'redis-replica': 'replica.conf', 'redis-replica-2': 'replica-2.conf' };
+    const fromFiles = Object.fromEntries(REDIS_NODES.map((node) => [node, Number(/^port (\d+)$/m.exec(repoFile(`redis/${roleFile[node]}`))?.[1])]));
+
+    expect(fromFiles).toEqual(REDIS_NODE_PORTS);
+    expect(new Set(Object.values(REDIS_NODE_PORTS)).size).toBe(REDIS_NODES.length);
+    // The replicas start as replicas of the primary at its port; the Sentinels monitor it there.
+    for (const file of ['replica.conf', 'replica-2.conf']) expect(repoFile(`redis/${file}`)).toMatch(new RegExp(`^replicaof ${nodeAddress('redis-primary').replace(':', ' ')}$`, 'm'));
+    expect(repoFile('redis/sentinel.conf')).toMatch(new RegExp(`^sentinel monitor ${MASTER_NAME} ${nodeAddress('redis-primary').replace(':', ' ')} 2$`, 'm'));
   });
 });
 
