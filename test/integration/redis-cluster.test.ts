@@ -1,3 +1,4 @@
+import net from 'node:net';
 import Redis, { Cluster } from 'ioredis';
 import { sessionKey } from '../../app/src/session/keys';
 import { sleep } from '../../toolkit/time';
@@ -29,31 +30,59 @@ afterAll(async () => {
   await cluster?.destroy();
 });
 
-/**
- * A connection to each node as it is now (primaries and replicas). Without CLIENT SETINFO: ioredis sends
- * its LIB-VER after reading its package.json, and on a monitor() copy that can come after MONITOR, whose
- * first line then arrives where SETINFO's reply was due ("Command queue state error", CI run 27).
- */
+/** A connection to each node as it is now (primaries and replicas). */
 function eachNode(): Redis[] {
-  return cluster.ports.map((port) => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, disableClientInfo: true }));
+  return cluster.ports.map((port) => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0 }));
+}
+
+/**
+ * MONITOR on one node over a plain socket: each line it prints, as its arguments. Not ioredis's monitor():
+ * it counts a line as MONITOR's only once a promise after MONITOR's +OK has run, so lines that come in the
+ * same read as the +OK (a busy node: the other test files share this cluster) land where a reply was due,
+ * "Command queue state error", and that connection is never closed (CI runs 27 and 28).
+ */
+async function monitorNode(port: number, onCommand: (args: string[]) => void): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  let buffered = '';
+  let started = false;
+  await new Promise<void>((resolve, reject) => {
+    const fail = (err: Error) => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.on('error', (err) => (started ? socket.destroy() : fail(err)));
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\r\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!started) {
+          if (line !== '+OK') return fail(new Error(`MONITOR on ${port}: ${line}`));
+          started = true;
+          resolve();
+        } else if (line.startsWith('+') && line.includes('"')) {
+          // +<time> [<db> <client>] "arg" "arg"… (Redis escapes quotes and line breaks inside an argument)
+          onCommand(line.slice(line.indexOf('"') + 1, -1).split('" "').map((arg) => arg.replace(/\\"/g, '"')));
+        }
+      }
+    });
+    socket.write('MONITOR\r\n');
+  });
+  return socket;
 }
 
 /** Every command the nodes ran while `act` ran, as MONITOR shows them (scripts' own calls included). */
 async function monitored(act: () => Promise<void>): Promise<string[][]> {
-  const nodes = eachNode();
   const seen: string[][] = [];
-  // Every monitor that started is closed, even when another failed to (an open one keeps jest from exiting).
-  const started = await Promise.allSettled(nodes.map((node) => node.monitor()));
+  const started = await Promise.allSettled(cluster.ports.map((port) => monitorNode(port, (args) => seen.push(args))));
   const monitors = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   try {
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const monitor of monitors) monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
     await act();
     await sleep(200); // MONITOR's last lines are still on their way
   } finally {
-    for (const monitor of monitors) monitor.disconnect();
-    for (const node of nodes) node.disconnect();
+    for (const monitor of monitors) monitor.destroy();
   }
   return seen;
 }
