@@ -58,9 +58,27 @@ export class Compose implements RedisCliHost {
       timeout: timeoutMs,
     });
     if (result.status !== 0) {
-      throw new Error(`${composeCommand().join(' ')} ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`);
+      // stderr first (the reason), then the end of stdout: a build's output is long and its reason is at the end.
+      const tail = (result.stdout ?? '').trimEnd().split('\n').slice(-30).join('\n');
+      throw new Error(`${composeCommand().join(' ')} ${args.join(' ')} failed (${result.status ?? result.signal}):\n${result.stderr}\n-- last lines of its output --\n${tail}`);
     }
     return result.stdout;
+  }
+
+  /**
+   * `down -v --remove-orphans`: the project's containers, networks and volumes. Docker (seen with Engine 20.10,
+   * CI run 33) can refuse to remove a network whose containers were all just removed ("has active endpoints")
+   * while it still releases their endpoints: that one error gets a second `down` 2 s later, which removes what
+   * is left. Any other failure throws at once.
+   */
+  down(timeoutMs = 300_000): void {
+    try {
+      this.run(['down', '-v', '--remove-orphans'], timeoutMs);
+    } catch (err) {
+      if (!/has active endpoints/.test(String((err as Error).message))) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+      this.run(['down', '-v', '--remove-orphans'], timeoutMs);
+    }
   }
 
   kill(service: string): void {
@@ -121,6 +139,19 @@ export class Compose implements RedisCliHost {
     const out = spawnSync('docker', ['inspect', '-f', '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}', id], { encoding: 'utf8' });
     const [state, health] = out.stdout.trim().split(' ');
     return state === 'running' ? (health ?? 'running') : (state ?? 'unknown');
+  }
+
+  /** The last health probes of a service's container (exit code and output, newest last): why it is unhealthy. */
+  lastProbes(service: string, count = 2): string[] {
+    const id = this.containerId(service);
+    if (!id) return [];
+    const out = spawnSync('docker', ['inspect', '-f', '{{if .State.Health}}{{json .State.Health.Log}}{{else}}[]{{end}}', id], { encoding: 'utf8', timeout: 30_000 });
+    try {
+      const log = JSON.parse(out.stdout.trim() || '[]') as { Start: string; ExitCode: number; Output: string }[];
+      return log.slice(-count).map((probe) => `${probe.Start} exit ${probe.ExitCode}: ${probe.Output.trim().slice(0, 300)}`);
+    } catch {
+      return [];
+    }
   }
 
   /**

@@ -33,7 +33,7 @@ export function requireDocker(suite: string): void {
  * every service waited for until healthy. Returns how long that took, in seconds.
  */
 export async function bringUp(compose: Compose, services: string[], timeoutMs = 240_000): Promise<number> {
-  compose.run(['down', '-v', '--remove-orphans']);
+  compose.down(120_000);
   const started = Date.now();
   compose.run(['up', '-d', '--build'], 900_000);
   await compose.waitHealthy(services, timeoutMs);
@@ -71,5 +71,5 @@ export function tearDownStack(info: StackInfo | undefined): void {
     return;
   }
   // --remove-orphans also takes containers a test started under the project's label (fault 3's placeholder).
-  stackCompose(info).run(['down', '-v', '--remove-orphans'], 300_000);
+  stackCompose(info).down();
 }

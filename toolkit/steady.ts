@@ -46,7 +46,10 @@ export async function waitForSteadyStack(target: StackInfo, timeoutMs = 120_000)
     if (Date.now() > deadline) {
       // What Sentinel did meanwhile (a TILT, an aborted failover…) is what explains most Redis problems here.
       const events = sentinelEvents(compose, new Date(started - 60_000));
-      throw new Error(`stack ${target.project} not steady within ${timeoutMs} ms: ${problems.join('; ')}\nSentinel events since a minute before the wait:\n${events.join('\n')}`);
+      // And what the health checks of an unhealthy container said, for a stack that never became healthy.
+      const health = compose.healthOfAll();
+      const probes = [...health].filter(([, h]) => h === 'unhealthy').flatMap(([service]) => compose.lastProbes(service).map((p) => `${service}: ${p}`));
+      throw new Error(`stack ${target.project} not steady within ${timeoutMs} ms: ${problems.join('; ')}\nSentinel events since a minute before the wait:\n${events.join('\n')}\nLast health probes of the unhealthy containers:\n${probes.join('\n')}`);
     }
     await sleep(500);
   }

@@ -12,9 +12,11 @@ import { rejectCrossSite } from './cross-site';
 import { HttpError } from './errors';
 import { RequestFigures } from './live/figures';
 import { createLiveView } from './live/live-view';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, registerStatsMetrics, type Metrics } from './metrics';
 import { isStoreUnavailableError, redisMode, type RedisClient } from './redis';
+import { adminRoutes } from './routes/admin';
 import { authRoutes } from './routes/auth';
+import { readStats, statsRoutes } from './routes/stats';
 import { cartRoutes } from './routes/cart';
 import { clusterRoutes } from './routes/cluster';
 import { healthRoutes } from './routes/health';
@@ -29,6 +31,7 @@ import { WriteNotReplicatedError, type ReplicatedWrites } from './session/durabi
 import { sessionIdFor } from './session/lifecycle';
 import { MemorySessionStore } from './session/memory-store';
 import { RedisSessionStore } from './session/redis-store';
+import { degradedSessionRead } from './session/snapshot';
 import type { SessionDeps, SessionStore } from './session/types';
 
 export interface AppDeps {
@@ -68,7 +71,12 @@ export function createApp({ config, logger, redis, writeRedis, processMetrics = 
   const cookie = sessionCookieOptions(config);
   const keys = new SessionKeys(config.session.tagSecret);
   const replicated = replicatedWrites(config, writeRedis, metrics, logger);
-  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie, keys, replicated) : new MemorySessionStore(), metrics);
+  const statsFailed = (err: unknown) => {
+    metrics.storeErrors.inc({ operation: 'stats' });
+    logger.warn({ err: (err as Error).message }, 'session statistics not updated');
+  };
+  const store = instrumentStore(config.store === 'redis' ? new RedisSessionStore(redis!, cookie, keys, replicated, statsFailed) : new MemorySessionStore(), metrics);
+  registerStatsMetrics(metrics, () => readStats({ config, store }));
   let draining = false;
   const isDraining = () => draining;
   const figures = new RequestFigures();
@@ -205,8 +213,12 @@ function apiRouter(deps: SessionDeps, { redis, logger, cookie, keys }: Pick<AppD
   api.use(currentSessionRoutes(deps));
   api.use(cartRoutes(deps));
   api.use(devicesRoutes(deps));
+  api.use(adminRoutes(deps));
+  api.use(statsRoutes(deps));
   const cluster = clusterRoutes(config, store, redis);
   api.use(cluster.router);
+  // REDIS_DOWN_POLICY=read-only: a session read the store could not answer, answered from its snapshot.
+  if (config.session.redisDown.policy === 'read-only') api.use(degradedSessionRead(deps));
   return { router: api, close: cluster.close };
 }
 

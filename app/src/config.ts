@@ -67,7 +67,13 @@ export const envSchema = z.object({
   SESSION_IDLE_TIMEOUT_S: int(1, 31_536_000).default(1800),
   SESSION_ABSOLUTE_TIMEOUT_S: int(1, 31_536_000).default(28_800),
   SESSION_TOUCH_AFTER_S: int(0, 31_536_000).optional(),
+  // The lifetime of a session logged in with `remember: true` (7 days idle, 30 days absolute by default).
+  SESSION_REMEMBER_IDLE_TIMEOUT_S: int(1, 31_536_000).default(604_800),
+  SESSION_REMEMBER_ABSOLUTE_TIMEOUT_S: int(1, 31_536_000).default(2_592_000),
   SESSION_POLICY: policy.default({ kind: 'multi' }),
+  // How long a password check counts as recent: past it, revoking the other sessions and the admin routes
+  // answer 401 reauth_required until POST /api/reauth checks the password again (15 min by default).
+  SESSION_REAUTH_WINDOW_S: int(1, 86_400).default(900),
   SESSION_MAX_BYTES: int(512, 1_048_576).default(10_240),
   // async: a write is answered once the primary has it (a failover can lose it). replicated: once WAIT says
   // SESSION_WRITE_REPLICAS replicas have it too, else 503 write_not_replicated (docs/operations.md).
@@ -75,6 +81,10 @@ export const envSchema = z.object({
   // WAIT's timeout, which is how long a write may wait for its replicas; WAIT 0 would wait forever, so 1 at least.
   SESSION_WRITE_WAIT_MS: int(1, 60_000).default(250),
   SESSION_WRITE_REPLICAS: int(1, 16).default(1),
+  // fail: a request that needs the store while it cannot be reached answers 503. read-only: GET /api/session
+  // answers from a signed snapshot cookie (at most SESSION_SNAPSHOT_TTL_S old) instead (session/snapshot.ts).
+  REDIS_DOWN_POLICY: z.enum(['fail', 'read-only']).default('fail'),
+  SESSION_SNAPSHOT_TTL_S: int(1, 3600).default(60),
 
   TRUST_PROXY: int(0, 10).default(0),
   LOGIN_MAX_FAILURES: int(1, 10_000).default(10),
@@ -85,6 +95,9 @@ export const envSchema = z.object({
   SHUTDOWN_IDLE_GRACE_MS: int(0, 60_000).default(2_000),
   KEEP_ALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
 });
+
+/** `read-only`: while the store cannot be reached, GET /api/session answers what a snapshot cookie at most `snapshotTtlMs` old holds. */
+export type RedisDownPolicy = { policy: 'fail' } | { policy: 'read-only'; snapshotTtlMs: number };
 
 /** `replicated`: every session write is followed by WAIT `replicas` `waitMs` on its connection. */
 export type WriteDurability = { durability: 'async' } | { durability: 'replicated'; waitMs: number; replicas: number };
@@ -125,10 +138,16 @@ export interface Config {
     absoluteTimeoutMs: number;
     /** A request extends the session only when this long has passed since the last extension. */
     touchAfterMs: number;
+    /** The same three for a session logged in with `remember: true` (its lifetime class, `remembered`). */
+    remember: { idleTimeoutMs: number; absoluteTimeoutMs: number; touchAfterMs: number };
     policy: SessionPolicy;
+    /** How long after a password check (login or reauth) the sensitive routes accept the session. */
+    reauthWindowMs: number;
     maxBytes: number;
     /** How a session write is acknowledged (SESSION_WRITE_*): by the primary alone, or by replicas too. */
     writes: WriteDurability;
+    /** What a logged-in read gets while the store cannot be reached (REDIS_DOWN_POLICY). */
+    redisDown: RedisDownPolicy;
   };
   trustProxy: number;
   login: { maxFailures: number; windowMs: number };
@@ -156,6 +175,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const e = parsed.data;
   const idleTimeoutMs = e.SESSION_IDLE_TIMEOUT_S * 1000;
+  // SESSION_TOUCH_AFTER_S, when set, holds for both lifetime classes; unset, each extends at 1/30 of its idle window.
+  const touchAfter = (idleMs: number) => (e.SESSION_TOUCH_AFTER_S === undefined ? defaultTouchAfterMs(idleMs) : e.SESSION_TOUCH_AFTER_S * 1000);
   const secrets = e.SESSION_SECRETS ?? [DEV_SESSION_SECRET];
   const config: Config = {
     port: e.PORT,
@@ -184,13 +205,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sameSite: e.SESSION_COOKIE_SAMESITE,
       idleTimeoutMs,
       absoluteTimeoutMs: e.SESSION_ABSOLUTE_TIMEOUT_S * 1000,
-      touchAfterMs: e.SESSION_TOUCH_AFTER_S === undefined ? defaultTouchAfterMs(idleTimeoutMs) : e.SESSION_TOUCH_AFTER_S * 1000,
+      touchAfterMs: touchAfter(idleTimeoutMs),
+      remember: { idleTimeoutMs: e.SESSION_REMEMBER_IDLE_TIMEOUT_S * 1000, absoluteTimeoutMs: e.SESSION_REMEMBER_ABSOLUTE_TIMEOUT_S * 1000, touchAfterMs: touchAfter(e.SESSION_REMEMBER_IDLE_TIMEOUT_S * 1000) },
       policy: e.SESSION_POLICY,
+      reauthWindowMs: e.SESSION_REAUTH_WINDOW_S * 1000,
       maxBytes: e.SESSION_MAX_BYTES,
       writes:
         e.SESSION_WRITE_DURABILITY === 'async'
           ? { durability: 'async' }
           : { durability: 'replicated', waitMs: e.SESSION_WRITE_WAIT_MS, replicas: e.SESSION_WRITE_REPLICAS },
+      redisDown: e.REDIS_DOWN_POLICY === 'fail' ? { policy: 'fail' } : { policy: 'read-only', snapshotTtlMs: e.SESSION_SNAPSHOT_TTL_S * 1000 },
     },
     trustProxy: e.TRUST_PROXY,
     login: { maxFailures: e.LOGIN_MAX_FAILURES, windowMs: e.LOGIN_WINDOW_S * 1000 },
@@ -209,6 +233,9 @@ function checkCombinations(config: Config): void {
   };
   if (config.redis.sentinels && config.redis.cluster) refuse('REDIS_CLUSTER_NODES', 'set either it or REDIS_SENTINELS, not both');
   if (config.session.touchAfterMs >= config.session.idleTimeoutMs) refuse('SESSION_TOUCH_AFTER_S', 'must be shorter than SESSION_IDLE_TIMEOUT_S');
+  if (config.session.remember.touchAfterMs >= config.session.remember.idleTimeoutMs) refuse('SESSION_TOUCH_AFTER_S', 'must be shorter than SESSION_REMEMBER_IDLE_TIMEOUT_S');
+  // The memory store is never unreachable: a snapshot there would be a second copy of the session for nothing.
+  if (config.session.redisDown.policy === 'read-only' && config.store === 'memory') refuse('REDIS_DOWN_POLICY', 'read-only needs SESSION_STORE=redis: the memory store is never unreachable');
   const { writes } = config.session;
   if (writes.durability !== 'replicated') return;
   // The memory store has no replica to wait for: saying "replicated" there would promise what nothing does.

@@ -11,5 +11,5 @@ export class HttpError extends Error {
   }
 }
 
-export const unauthorized = (code: 'no_session' | 'session_expired' | 'session_revoked' | 'invalid_credentials', message: string) =>
+export const unauthorized = (code: 'no_session' | 'session_expired' | 'session_revoked' | 'invalid_credentials' | 'reauth_required', message: string) =>
   new HttpError(401, code, message);

@@ -9,7 +9,11 @@ export interface PublicUser {
   id: string;
   username: string;
   displayName: string;
+  /** `admin` may list and end any user's sessions (/api/admin/…). */
+  role: UserRole;
 }
+
+export type UserRole = 'user' | 'admin';
 
 export interface CartItem {
   productId: string;
@@ -23,6 +27,11 @@ export interface SessionView {
   lastSeenAt: string;
   idleExpiresAt: string;
   absoluteExpiresAt: string;
+  lifetime: LifetimeClass;
+  /** The last password check: the login, or POST /api/reauth since. */
+  authenticatedAt: string;
+  /** Until then the sensitive routes accept this session; after it they answer 401 reauth_required. */
+  recentLoginUntil: string;
   visits: number;
   cart: { items: CartItem[] };
   createdBy: string;
@@ -30,10 +39,98 @@ export interface SessionView {
   csrfToken: string;
 }
 
+/**
+ * A session's lifetime class: `standard` (SESSION_IDLE_TIMEOUT_S / SESSION_ABSOLUTE_TIMEOUT_S), or `remembered`,
+ * a login with `remember: true` (SESSION_REMEMBER_IDLE_TIMEOUT_S / SESSION_REMEMBER_ABSOLUTE_TIMEOUT_S).
+ */
+export type LifetimeClass = 'standard' | 'remembered';
+
+/**
+ * GET /api/session while the session store cannot be reached, with REDIS_DOWN_POLICY=read-only: what the
+ * session's signed snapshot cookie held, at most SESSION_SNAPSHOT_TTL_S old. Read-only: every write answers
+ * 503 redis_unavailable meanwhile. Visits and cart are not in the snapshot.
+ */
+export interface DegradedSessionView {
+  degraded: true;
+  handle: string;
+  user: PublicUser;
+  lifetime: LifetimeClass;
+  createdAt: string;
+  /** The idle expiry when the snapshot was issued: an outage does not extend it. */
+  idleExpiresAt: string;
+  absoluteExpiresAt: string;
+  createdBy: string;
+  servedBy: string;
+  /** After this the snapshot is refused: log in again once the store is back. */
+  snapshotExpiresAt: string;
+  message: string;
+}
+
 export interface LoginResult {
   user: PublicUser;
   session: SessionView;
   csrfToken: string;
+}
+
+/** POST /api/reauth: the password was checked again; the session id stays. */
+export interface ReauthResult {
+  authenticatedAt: string;
+  recentLoginUntil: string;
+}
+
+/** GET /api/admin/users/:userId/sessions. */
+export interface AdminUserSessions {
+  user: PublicUser;
+  sessions: DeviceSession[];
+}
+
+/** DELETE /api/admin/users/:userId/sessions: how many sessions it ended. */
+export interface AdminEndedSessions {
+  user: PublicUser;
+  ended: number;
+}
+
+/** What a session's activity log records: every state change; reads are not logged. */
+export type ActivityAction = 'login' | 'visit' | 'cart_add' | 'cart_remove' | 'extend' | 'reauth' | 'logout' | 'revoke' | 'expire';
+
+/**
+ * One entry of GET /api/sessions/:handle/activity. `servedBy`, `ip` and `userAgent` are the request's that made
+ * the change; null only for an expiry nobody's request saw (the store's TTL ran out). What an action adds:
+ * login `lifetime`, `absoluteExpiresAt`; cart_add / cart_remove `productId` (and `quantity`); extend
+ * `idleExpiresAt`; revoke `revokedBy` (`self`, `device`, `admin`, `policy`) and, for an admin, `admin`;
+ * expire `reason` (`idle`, `absolute`).
+ */
+export interface ActivityEvent {
+  action: ActivityAction;
+  at: string;
+  servedBy: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  [detail: string]: string | number | null;
+}
+
+export interface ActivityView {
+  handle: string;
+  current: boolean;
+  /** Newest first, at most 100. */
+  events: ActivityEvent[];
+}
+
+/**
+ * GET /api/stats: the sessions of the whole cluster (every instance's, from the shared store), or, in the
+ * sticky variant (`shared: false`), of the answering instance alone.
+ */
+export interface StatsView {
+  shared: boolean;
+  servedBy: string;
+  activeSessions: number;
+  activeUsers: number;
+  /** Sessions each instance started (logins), since the store's figures began. */
+  createdByInstance: Record<string, number>;
+  endedByReason: { logout: number; revoked: number; policy: number; idle_expiry: number; absolute_expiry: number };
+  /** Sessions that ended in the last hour: how many, and how long they had lived. */
+  endedLastHour: { sessions: number; averageDurationS: number | null; p95DurationS: number | null };
+  loginsLastMinute: number;
 }
 
 export interface DeviceSession {

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StatsView } from './http-contract';
 
 /** The session store's figures: its operations' latency and failures, and the Redis commands beside them. */
 function storeMetrics(registry: Registry) {
@@ -22,6 +23,13 @@ function storeMetrics(registry: Registry) {
       name: 'sc_session_writes_not_replicated_total',
       help: 'Session writes that fewer than SESSION_WRITE_REPLICAS replicas acknowledged within SESSION_WRITE_WAIT_MS, by store operation',
       labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
+    // REDIS_DOWN_POLICY=read-only: GET /api/session while the store could not be reached (session/snapshot.ts).
+    degradedReads: new Counter({
+      name: 'sc_session_degraded_reads_total',
+      help: 'GET /api/session while the store could not be reached: served from the snapshot cookie, or refused (none, expired, another session\'s)',
+      labelNames: ['outcome'] as const,
       registers: [registry],
     }),
     storeErrors: new Counter({
@@ -77,3 +85,44 @@ export function createMetrics(instanceId: string, withProcessMetrics: boolean) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Reused for this long, so the gauges of one scrape share one read of the figures. */
+const STATS_READ_REUSE_MS = 1000;
+
+/**
+ * GET /api/stats as gauges, read from the store when Prometheus scrapes: the whole cluster's figures on every
+ * instance of a shared store (any one instance's series will do), the instance's own in memory. A scrape while
+ * the store cannot be reached leaves them out rather than failing /metrics.
+ */
+export function registerStatsMetrics({ registry }: Metrics, read: () => Promise<StatsView>): void {
+  let last: { at: number; figures: Promise<StatsView | null> } | undefined;
+  const figures = () => {
+    if (!last || Date.now() - last.at > STATS_READ_REUSE_MS) last = { at: Date.now(), figures: read().catch(() => null) };
+    return last.figures;
+  };
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], set: (g: Gauge<L>, s: StatsView) => void) =>
+    new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const s = await figures();
+        if (s) set(this, s);
+      },
+    });
+  gauge('sc_cluster_sessions_active', 'Live sessions (the cluster\'s, from the shared store; the instance\'s in the sticky variant)', [], (g, s) => g.set(s.activeSessions));
+  gauge('sc_cluster_users_active', 'Users with at least one live session', [], (g, s) => g.set(s.activeUsers));
+  gauge('sc_cluster_sessions_created', 'Sessions started, by the instance that started them', ['created_by'], (g, s) => {
+    for (const [instance, n] of Object.entries(s.createdByInstance)) g.set({ created_by: instance }, n);
+  });
+  gauge('sc_cluster_sessions_ended', 'Sessions ended, by reason (logout, revoked, policy, idle_expiry, absolute_expiry)', ['reason'], (g, s) => {
+    for (const [reason, n] of Object.entries(s.endedByReason)) g.set({ reason }, n);
+  });
+  gauge('sc_cluster_session_duration_seconds', 'Lifetime of the sessions that ended in the last hour: average and p95', ['stat'], (g, s) => {
+    if (s.endedLastHour.averageDurationS !== null) g.set({ stat: 'average' }, s.endedLastHour.averageDurationS);
+    if (s.endedLastHour.p95DurationS !== null) g.set({ stat: 'p95' }, s.endedLastHour.p95DurationS);
+  });
+  gauge('sc_cluster_logins_last_minute', 'Logins in the last 60 s', [], (g, s) => g.set(s.loginsLastMinute));
+}

@@ -16,9 +16,11 @@ export function redisMode(config: Config['redis']): RedisMode {
  * The one Redis client factory: standalone from REDIS_URL, through Sentinel when REDIS_SENTINELS is set, or a
  * Redis Cluster from its seed nodes when REDIS_CLUSTER_NODES is.
  *
- * Failure policy: commands wait in the offline queue while the client reconnects (this rides out a
+ * Failure policy: reads wait in the offline queue while the client reconnects (this rides out a
  * Sentinel failover), but never longer than REDIS_COMMAND_TIMEOUT_MS, so a request that needs Redis is
- * answered 503 within about a second when Redis is gone. (A Cluster has no such bound on its queue, so
+ * answered 503 within about a second when Redis is gone. Session writes do not wait there: the store sends
+ * them only on a ready connection (session/redis-store.ts, WriteNotSentError), since a queued write whose
+ * request was already answered 503 would still go out once the connection came back. (A Cluster has no such bound on its queue, so
  * in cluster mode there is none: see clusterClient.) Reconnection never gives up, so the app recovers
  * on its own when Redis returns.
  */
@@ -126,7 +128,7 @@ export async function closeRedisClient(client: RedisClient): Promise<void> {
 /** Errors that mean "the store cannot be reached right now", as opposed to a bug. */
 export function isStoreUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'MaxRetriesPerRequestError') return true;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'WriteNotSentError') return true;
   // A slot that moved: ioredis follows it itself, except in a pipeline it does not retry (session/redis-store.ts).
   if (/^(MOVED|ASK) \d+ /.test(err.message)) return true;
   // NOREPLICAS: min-replicas-to-write refuses writes while too few replicas are connected (docs/operations.md).

@@ -1,10 +1,12 @@
 import { scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { PublicUser } from './http-contract';
+import type { PublicUser, UserRole } from './http-contract';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
-interface DemoUser extends PublicUser {
+interface DemoUser extends Omit<PublicUser, 'role'> {
+  /** Absent: an ordinary user. */
+  role?: UserRole;
   /** scrypt$N$r$p$salt$hash (base64url); the passwords are in the README. */
   passwordHash: string;
 }
@@ -14,6 +16,7 @@ const USERS: readonly DemoUser[] = [
   { id: 'u-alice', username: 'alice', displayName: 'Alice', passwordHash: 'scrypt$16384$8$1$28Ee5EBNvpPCpGJ1xH8OWQ$sIsrssn4wg7HE97ayZN9JpTDL6Pkwn8PwJc0hgfhtwA' },
   { id: 'u-bob', username: 'bob', displayName: 'Bob', passwordHash: 'scrypt$16384$8$1$9hhF2HQOTvowGHc7W1MHHQ$PUo8fT651cU6bCr9k_M40B4OoN7bLGcWv0HZCduT7yE' },
   { id: 'u-carol', username: 'carol', displayName: 'Carol', passwordHash: 'scrypt$16384$8$1$gfRtn1TrRmW4tBKwBbLJlg$PNlZO4dvyDGMrXn5V5l2cah8g7Gt8D9vDJw5hJCD5p8' },
+  { id: 'u-admin', username: 'admin', displayName: 'Admin', role: 'admin', passwordHash: 'scrypt$16384$8$1$LbcHnsLoT3NYMaxKRuiFYA$lO81bK1V8X4-zZ5Wxl2eZmzRULqYReILMQeD4Xl_M4A' },
 ];
 
 export const DEMO_USER_IDS: readonly string[] = USERS.map((u) => u.id);
@@ -33,7 +36,7 @@ async function verifyPassword(password: string, encoded: string): Promise<boolea
   return timingSafeEqual(actual, expected);
 }
 
-const publicFields = (user: DemoUser): PublicUser => ({ id: user.id, username: user.username, displayName: user.displayName });
+const publicFields = (user: DemoUser): PublicUser => ({ id: user.id, username: user.username, displayName: user.displayName, role: user.role ?? 'user' });
 
 /** The user these credentials belong to, or null. */
 export async function authenticate(username: string, password: string): Promise<PublicUser | null> {

@@ -1,7 +1,7 @@
 import { Api, type ApiResult } from './api.js';
 import { LivePanel } from './live.js';
 import { RECENT_MS, RequestStrip, swatch } from './strip.js';
-import type { ApiError, CartItem, ClusterView, DeviceSession, LoginResult, RedisClusterView, SessionView } from './types.js';
+import type { ActivityEvent, ActivityView, ApiError, CartItem, ClusterView, DegradedSessionView, DeviceSession, LoginResult, RedisClusterView, SessionView, StatsView } from './types.js';
 
 const POLL_MS = 1000;
 const MAX_BACKOFF_MS = 8000;
@@ -26,9 +26,11 @@ const ui = {
   loginForm: byId<HTMLFormElement>('login-form'),
   username: byId<HTMLInputElement>('username'),
   password: byId<HTMLInputElement>('password'),
+  rememberMe: byId<HTMLInputElement>('remember'),
   loginButton: byId<HTMLButtonElement>('login-button'),
   loginError: byId('login-error'),
   sessionPanel: byId('session-panel'),
+  readOnly: byId('read-only'),
   user: byId('session-user'),
   handle: byId('session-handle'),
   createdBy: byId('session-created-by'),
@@ -36,6 +38,7 @@ const ui = {
   visits: byId<HTMLOutputElement>('visits'),
   idleLeft: byId('idle-left'),
   absoluteLeft: byId('absolute-left'),
+  lifetime: byId('session-lifetime'),
   visitButton: byId<HTMLButtonElement>('visit-button'),
   logoutButton: byId<HTMLButtonElement>('logout-button'),
   cartForm: byId<HTMLFormElement>('cart-form'),
@@ -51,6 +54,16 @@ const ui = {
   devicesRows: byId<HTMLTableSectionElement>('devices-rows'),
   revokeOthers: byId<HTMLButtonElement>('revoke-others'),
   devicesError: byId('devices-error'),
+  statsScope: byId('stats-scope'),
+  statsActive: byId('stats-active'),
+  statsCreated: byId('stats-created'),
+  statsEnded: byId('stats-ended'),
+  statsDurations: byId('stats-durations'),
+  statsLogins: byId('stats-logins'),
+  activityEmpty: byId('activity-empty'),
+  activityEvents: byId<HTMLOListElement>('activity-events'),
+  reauthForm: byId<HTMLFormElement>('reauth-form'),
+  reauthPassword: byId<HTMLInputElement>('reauth-password'),
   clusterInstance: byId('cluster-instance'),
   clusterInstances: byId('cluster-instances'),
   clusterStore: byId('cluster-store'),
@@ -188,10 +201,24 @@ function adopt(view: SessionView, servedBy: string | null): void {
   noteServedBy(servedBy);
 }
 
-async function loadSession(): Promise<ApiResult<SessionView>> {
+/**
+ * REDIS_DOWN_POLICY=read-only: the store is down and the instance answered from the session's snapshot. The page
+ * keeps what it last knew (visits, cart) and says it is read-only; the next answer from the store clears it.
+ */
+function showReadOnly(view: DegradedSessionView | null): void {
+  ui.readOnly.hidden = view === null;
+  if (view) ui.readOnly.textContent = `${view.message} (answered by ${view.servedBy}; the snapshot is valid until ${new Date(view.snapshotExpiresAt).toLocaleTimeString()}).`;
+}
+
+async function loadSession(): Promise<ApiResult<SessionView | DegradedSessionView>> {
   const hadSession = session !== null;
-  const result = await withSession<SessionView>('GET', '/api/session');
-  if (result.ok) adopt(result.body, result.servedBy);
+  const result = await withSession<SessionView | DegradedSessionView>('GET', '/api/session');
+  if (result.ok) {
+    const view = result.body;
+    if ('degraded' in view) noteServedBy(result.servedBy);
+    else adopt(view, result.servedBy);
+    showReadOnly('degraded' in view ? view : null);
+  }
   // Loaded with a cookie the cluster no longer knows (say, the page was reloaded after its instance died).
   else if (!hadSession && result.status === 401 && known) sessionGone(result.error, result.servedBy);
   render();
@@ -222,6 +249,7 @@ async function poll(): Promise<void> {
   let healthy = false;
   try {
     const calls: Array<Promise<ApiResult<unknown>>> = [loadCluster()];
+    if (tick % DEVICES_EVERY === 0) void loadStats();
     if (session) {
       calls.push(loadSession());
       if (tick % DEVICES_EVERY === 0) calls.push(loadDevices());
@@ -265,6 +293,8 @@ function render(): void {
   ui.hammerButton.disabled = !loggedIn;
   if (!session) {
     renderDevices(null);
+    renderActivity(null);
+    ui.reauthForm.hidden = true;
     return;
   }
   ui.lost.hidden = true;
@@ -276,6 +306,7 @@ function render(): void {
   ui.servedBy.replaceChildren(instanceName(lastServedBy));
   ui.servedBy.dataset.instance = lastServedBy;
   ui.visits.value = String(session.visits);
+  ui.lifetime.textContent = session.lifetime === 'remembered' ? 'remembered (kept logged in)' : 'standard';
   renderCountdowns();
   renderCart(session.cart.items);
 }
@@ -299,6 +330,65 @@ function renderCart(items: CartItem[]): void {
       return row;
     }),
   );
+}
+
+/** One line of the session's log, in words. */
+function describeActivity(e: ActivityEvent): string {
+  switch (e.action) {
+    case 'login': return `logged in (${e.lifetime} session)`;
+    case 'visit': return 'counted a visit';
+    case 'cart_add': return `added ${e.quantity} × ${e.productId} to the cart`;
+    case 'cart_remove': return `removed ${e.productId} from the cart`;
+    case 'extend': return 'moved the idle expiry on';
+    case 'reauth': return 'checked the password again';
+    case 'logout': return 'logged out';
+    case 'revoke': return e.revokedBy === 'admin' ? `revoked by the admin ${e.admin}` : e.revokedBy === 'policy' ? 'revoked by a newer login (session policy)' : 'revoked';
+    case 'expire': return e.reason === 'idle' ? 'expired: idle too long' : 'expired: absolute lifetime reached';
+  }
+}
+
+function renderActivity(events: ActivityEvent[] | null): void {
+  ui.activityEmpty.hidden = events !== null;
+  ui.activityEvents.hidden = events === null;
+  ui.activityEvents.replaceChildren(
+    ...(events ?? []).map((e) => {
+      const item = document.createElement('li');
+      item.dataset.action = e.action;
+      const where = e.servedBy ? ` on ${e.servedBy}` : '';
+      item.textContent = `${new Date(e.at).toLocaleTimeString()} ${describeActivity(e)}${where}`;
+      return item;
+    }),
+  );
+}
+
+const seconds = (s: number | null) => (s === null ? '–' : `${s.toFixed(1)} s`);
+
+async function loadStats(): Promise<void> {
+  const result = await api.request<StatsView>('GET', '/api/stats');
+  if (!result.ok) return;
+  const s = result.body;
+  ui.statsScope.textContent = s.shared
+    ? `The whole cluster's sessions, from the shared store (answered by ${s.servedBy}).`
+    : `${s.servedBy}'s sessions only: in the sticky variant each instance keeps its own, and no instance sees the others'.`;
+  ui.statsActive.textContent = `${s.activeSessions} / ${s.activeUsers}`;
+  ui.statsCreated.textContent = Object.entries(s.createdByInstance).sort(([x], [y]) => x.localeCompare(y)).map(([id, n]) => `${id} ${n}`).join(', ') || 'none yet';
+  ui.statsEnded.textContent = Object.entries(s.endedByReason).map(([reason, n]) => `${reason.replace('_', ' ')} ${n}`).join(', ');
+  ui.statsDurations.textContent = `${s.endedLastHour.sessions} (${seconds(s.endedLastHour.averageDurationS)} / ${seconds(s.endedLastHour.p95DurationS)})`;
+  ui.statsLogins.textContent = String(s.loginsLastMinute);
+}
+
+let activityTimer: number | undefined;
+
+/** Reloads the session's log a moment after a change: a burst of clicks reloads it once, and reads never do. */
+function activityChanged(): void {
+  window.clearTimeout(activityTimer);
+  activityTimer = window.setTimeout(() => void loadActivity(), 300);
+}
+
+async function loadActivity(): Promise<void> {
+  if (!session) return renderActivity(null);
+  const result = await withSession<ActivityView>('GET', `/api/sessions/${encodeURIComponent(session.handle)}/activity`);
+  if (result.ok && session?.handle === result.body.handle) renderActivity(result.body.events);
 }
 
 function renderDevices(sessions: DeviceSession[] | null): void {
@@ -420,7 +510,7 @@ async function login(event: SubmitEvent): Promise<void> {
     return;
   }
   ui.loginButton.disabled = true;
-  const result = await api.request<LoginResult>('POST', '/api/login', { username: ui.username.value, password: ui.password.value });
+  const result = await api.request<LoginResult>('POST', '/api/login', { username: ui.username.value, password: ui.password.value, remember: ui.rememberMe.checked });
   ui.loginButton.disabled = false;
   noteHealth(result);
   if (!result.ok) {
@@ -435,6 +525,7 @@ async function login(event: SubmitEvent): Promise<void> {
   api.csrfToken = result.body.csrfToken;
   render();
   await loadDevices();
+  activityChanged();
   ui.visitButton.focus();
 }
 
@@ -454,6 +545,7 @@ async function countVisit(): Promise<ApiResult<{ visits: number }>> {
   if (result.ok && session) {
     session.visits = Math.max(session.visits, result.body.visits);
     render();
+    activityChanged();
   }
   return result;
 }
@@ -498,6 +590,7 @@ function applyCart(result: ApiResult<{ items: CartItem[] }>): void {
   if (result.ok) {
     session.cart = { items: result.body.items };
     renderCart(session.cart.items);
+    activityChanged();
   } else {
     ui.cartError.textContent = result.error.message;
   }
@@ -513,8 +606,25 @@ async function revokeDevice(handle: string): Promise<void> {
 async function revokeOthers(): Promise<void> {
   ui.devicesError.textContent = '';
   const result = await withSession('DELETE', '/api/sessions');
-  if (!result.ok && session) ui.devicesError.textContent = result.error.message;
+  // A sensitive action past the re-authentication window: ask for the password, then try again (reauthenticate).
+  ui.reauthForm.hidden = result.ok || result.error.error !== 'reauth_required';
+  if (!ui.reauthForm.hidden) ui.reauthPassword.focus();
+  else if (!result.ok && session) ui.devicesError.textContent = result.error.message;
   if (session) await loadDevices();
+}
+
+async function reauthenticate(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  ui.devicesError.textContent = '';
+  const result = await withSession('POST', '/api/reauth', { password: ui.reauthPassword.value });
+  ui.reauthPassword.value = '';
+  if (!result.ok) {
+    if (session) ui.devicesError.textContent = result.error.message;
+    return;
+  }
+  ui.reauthForm.hidden = true;
+  activityChanged();
+  await revokeOthers();
 }
 
 // --- wiring ------------------------------------------------------------------------------------------------
@@ -532,6 +642,7 @@ ui.visitButton.addEventListener('click', () => void countVisit());
 ui.hammerButton.addEventListener('click', () => void hammer());
 ui.cartForm.addEventListener('submit', (event) => void addToCart(event));
 ui.revokeOthers.addEventListener('click', () => void revokeOthers());
+ui.reauthForm.addEventListener('submit', (event) => void reauthenticate(event));
 
 setInterval(() => {
   renderCountdowns();
@@ -542,7 +653,11 @@ setInterval(() => {
 void (async () => {
   // The store mode first: it decides how a session lost before this load is described.
   await loadCluster();
-  if ((await loadSession()).ok) await loadDevices();
+  void loadStats();
+  if ((await loadSession()).ok) {
+    await loadDevices();
+    await loadActivity();
+  }
   document.body.dataset.ready = 'true';
   setTimeout(() => void poll(), POLL_MS);
   live.start();

@@ -107,12 +107,16 @@ function labels(text: string): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
 }
 
+const COUNTERS = ['sc_http_connections_total', 'sc_http_requests_total', 'sc_store_command_duration_seconds', 'sc_live_redis_commands_total'];
+
 /**
  * Every app's counters, fetched from inside its nginx container (the apps publish no port; the nginx image
  * has curl). Each fetch is one connection and one request from nginx's address: bench-run.ts subtracts them.
  */
 export function appCounters(nginxContainer: string, apps: string[]): Record<string, AppCounters> {
-  const urls = apps.map((app) => `http://${app}:3000/metrics`);
+  // Only these counters: the full page would also read the cluster statistics (a Redis script per scrape).
+  const query = COUNTERS.map((name) => `name=${name}`).join('&');
+  const urls = apps.map((app) => `http://${app}:3000/metrics?${query}`);
   let text: string;
   try {
     text = docker('exec', nginxContainer, 'curl', '-sS', '--max-time', '5', ...urls);

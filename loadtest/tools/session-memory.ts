@@ -2,10 +2,11 @@
 // login's SET … PXAT, three clicks and a two-item cart through its Lua scripts, then the per-user index), many
 // at a time so ioredis pipelines them, and divides the growth of INFO memory `used_memory` by N. The typical
 // session is a desktop browser's: its user agent, and an IPv4 address. Each click and cart add also leaves an
-// applied-write record for a minute (redis-store.ts): those are deleted batch by batch, so the sessions are
-// measured as they stay, and measured apart, as one more click per session leaves them.
+// applied-write record for a minute (redis-store.ts) and an entry in the session's activity log: those are
+// deleted batch by batch, so the sessions are measured as they stay, and measured apart: the records as one
+// more click per session leaves them, the logs full (100 entries each, 100 clicks per session).
 //
-//   npx tsx loadtest/tools/session-memory.ts [--sessions 100000] [--redis redis://127.0.0.1:6379] [--user-agent 'jest-test-client']
+//   npx tsx loadtest/tools/session-memory.ts [--sessions 100000] [--log-sessions 10000] [--redis redis://127.0.0.1:6379] [--user-agent 'jest-test-client']
 //
 // Without --redis it starts a throw-away redis-server of its own (from PATH), so nothing else moves
 // used_memory. With --redis, use a Redis nobody else is writing to; the sessions it made are deleted at the end.
@@ -15,6 +16,7 @@ import { Cookie, type SessionData } from 'express-session';
 import Redis from 'ioredis';
 import { loadConfig } from '../../app/src/config';
 import { sessionCookieOptions } from '../../app/src/session/cookie';
+import { ACTIVITY_ENTRIES, type ActivityEntry } from '../../app/src/session/activity';
 import { ceilToSecond } from '../../app/src/session/expiry';
 import { SESSION_PREFIX, SessionKeys, newSessionId } from '../../app/src/session/keys';
 import { RedisSessionStore } from '../../app/src/session/redis-store';
@@ -39,8 +41,12 @@ export interface SessionMemory {
   sessionBytes: number;
   /** Further growth per session once each is in its user's index (three users, as in the demo). */
   indexBytes: number;
+  /** What a live session costs in the statistics (stats.ts: its expiry, user and times; its login, for an hour). */
+  statsBytes: number;
   /** Growth per write for its applied-write record (one per click or cart add, living a minute). */
   recordBytes: number;
+  /** Growth per session for a full activity log (ACTIVITY_ENTRIES clicks), when measured (`logSessions`). */
+  logBytes: number | null;
   /** One stored session as Redis holds it. */
   sample: string;
 }
@@ -70,6 +76,11 @@ function typicalSession(i: number, userAgent: string): { sid: string; sess: Sess
   return { sid: newSessionId(KEYS.userTag(sess.userId)), sess };
 }
 
+/** A click's activity entry as the app writes it for a typical session (activity.ts). */
+function typicalEntry(sess: SessionData): ActivityEntry {
+  return { a: 'visit', t: Date.now(), s: sess.createdBy, ip: sess.ip, ua: sess.userAgent.slice(0, 120) };
+}
+
 async function usedMemory(redis: Redis): Promise<number> {
   // Let Redis trim the pipelining client's buffers and finish rehashing before reading.
   await sleep(1500);
@@ -87,28 +98,43 @@ async function inBatches(count: number, each: (i: number) => Promise<unknown>, a
 }
 
 /** Stores `count` typical sessions on `redis`, measures, and deletes them again. */
-export async function measureSessionMemory(redis: Redis, count: number, userAgent = TYPICAL_USER_AGENT): Promise<SessionMemory> {
+export async function measureSessionMemory(redis: Redis, count: number, userAgent = TYPICAL_USER_AGENT, logSessions = 0): Promise<SessionMemory> {
   const store = new RedisSessionStore(redis, COOKIE_OPTIONS, KEYS);
   const sessions = Array.from({ length: count }, (_, i) => typicalSession(i, userAgent));
+  const dropWriteTraces = () => Promise.all([deleteKeys(redis, 'applied-write:*'), deleteKeys(redis, 'activity:*')]).then(() => undefined);
   const before = await usedMemory(redis);
   await inBatches(count, async (i) => {
     const { sid, sess } = sessions[i]!;
+    const entry = typicalEntry(sess);
     await store.set(sid, sess);
-    for (let click = 0; click < 3; click++) await store.incrementVisits(sid);
-    await store.addToCart(sid, 'tea', 2, MAX_BYTES);
-    await store.addToCart(sid, 'mug', 1, MAX_BYTES);
-  }, () => deleteAppliedWrites(redis));
+    for (let click = 0; click < 3; click++) await store.incrementVisits(sid, entry);
+    await store.addToCart(sid, 'tea', 2, MAX_BYTES, entry);
+    await store.addToCart(sid, 'mug', 1, MAX_BYTES, entry);
+  }, dropWriteTraces);
   const withSessions = await usedMemory(redis);
   await inBatches(count, (i) => {
     const { sid, sess } = sessions[i]!;
-    return store.register(sess.userId, sid, new Date(sess.cookie.expires!).getTime());
-  });
+    return store.register(sess.userId, sid, new Date(sess.cookie.expires!).getTime(), typicalEntry(sess));
+  }, () => deleteKeys(redis, 'activity:*'));
+  const withStats = await usedMemory(redis);
+  await redis.del(...KEYS.statsKeys());
   const withIndex = await usedMemory(redis);
   const sample = (await redis.get(SESSION_PREFIX + sessions[0]!.sid)) ?? '';
-  // A fourth click: the blob keeps its size (visits 3 → 4), the record is what grows.
-  await inBatches(count, (i) => store.incrementVisits(sessions[i]!.sid));
+  // A fourth click: the blob keeps its size (visits 3 → 4), the record is what grows (its log entry is dropped).
+  await inBatches(count, (i) => store.incrementVisits(sessions[i]!.sid, typicalEntry(sessions[i]!.sess)), () => deleteKeys(redis, 'activity:*'));
   const withRecords = await usedMemory(redis);
-  await deleteAppliedWrites(redis);
+  await deleteKeys(redis, 'applied-write:*');
+  let logBytes: number | null = null;
+  if (logSessions > 0) {
+    // Full logs: ACTIVITY_ENTRIES clicks on each of the first logSessions sessions, their records dropped as they go.
+    const beforeLogs = await usedMemory(redis);
+    await inBatches(logSessions, async (i) => {
+      const { sid, sess } = sessions[i]!;
+      for (let click = 0; click < ACTIVITY_ENTRIES; click++) await store.incrementVisits(sid, typicalEntry(sess));
+    }, () => deleteKeys(redis, 'applied-write:*'));
+    logBytes = ((await usedMemory(redis)) - beforeLogs) / logSessions;
+    await deleteKeys(redis, 'activity:*');
+  }
 
   await inBatches(Math.ceil(count / BATCH), (b) => redis.del(...sessions.slice(b * BATCH, (b + 1) * BATCH).map(({ sid }) => SESSION_PREFIX + sid)));
   await redis.del(...DEMO_USER_IDS.map((id) => KEYS.userIndexKey(id)));
@@ -116,16 +142,18 @@ export async function measureSessionMemory(redis: Redis, count: number, userAgen
     sessions: count,
     sessionBytes: (withSessions - before) / count,
     indexBytes: (withIndex - withSessions) / count,
+    statsBytes: (withStats - withIndex) / count,
     recordBytes: (withRecords - withIndex) / count,
+    logBytes,
     sample,
   };
 }
 
-/** Deletes the applied-write records the writes left (the measuring Redis holds no one else's). */
-async function deleteAppliedWrites(redis: Redis): Promise<void> {
+/** Deletes the keys the writes left beside the sessions (the measuring Redis holds no one else's). */
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', 'applied-write:*', 'COUNT', 1000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     if (keys.length > 0) await redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');
@@ -137,6 +165,7 @@ async function main(): Promise<void> {
       sessions: { type: 'string', default: '100000' },
       redis: { type: 'string' },
       'user-agent': { type: 'string', default: TYPICAL_USER_AGENT },
+      'log-sessions': { type: 'string', default: '10000' },
     },
   });
   const count = Number(args.sessions);
@@ -145,12 +174,15 @@ async function main(): Promise<void> {
   const redis = new Redis(args.redis ?? owned!.url);
   try {
     const server = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1];
-    const result = await measureSessionMemory(redis, count, args['user-agent']);
+    const logSessions = Math.min(count, Number(args['log-sessions']));
+    const result = await measureSessionMemory(redis, count, args['user-agent'], logSessions);
     console.log(`redis ${server}, ${count} sessions, user agent ${JSON.stringify(args['user-agent'])}`);
     console.log(`stored session (${Buffer.byteLength(result.sample)} bytes): ${result.sample}`);
     console.log(`used_memory per session: ${result.sessionBytes.toFixed(1)} bytes (sess:<id> keys)`);
     console.log(`  + per-user index:       ${result.indexBytes.toFixed(1)} bytes (user-sessions:{tag}, ${DEMO_USER_IDS.length} users)`);
+    console.log(`  + statistics:           ${result.statsBytes.toFixed(1)} bytes (stats:{tag}…, while the session lives; its login for an hour)`);
     console.log(`used_memory per write:   ${result.recordBytes.toFixed(1)} bytes for a minute (applied-write:{tag}…)`);
+    console.log(`a full activity log:     ${result.logBytes?.toFixed(1)} bytes per session (activity:{tag}…, ${ACTIVITY_ENTRIES} entries, over ${logSessions} sessions)`);
   } finally {
     redis.disconnect();
     await owned?.destroy();

@@ -1,5 +1,7 @@
-import { TestClient } from '../helpers/client';
+import { sleep } from '../../toolkit/time';
+import { DEMO_USERS, TestClient } from '../helpers/client';
 import { startInstance, type TestInstance } from '../helpers/instance';
+import { redisProxy } from '../helpers/redis-proxy';
 import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
 import { launchBrowser, logInThroughForm, shownVisits, stripInstances, waitForText, type TestBrowser } from './chromium';
 
@@ -73,12 +75,16 @@ describe('dashboard page (in-process instances)', () => {
     await page.locator('#cart-items li[data-product="croissant"]').waitFor({ state: 'detached' });
 
     await waitForText(page.locator('#devices-rows tr.current'), 'this device');
+    // The session's log, newest first: the cart removal, two adds, three visits, the login.
+    await waitForText(page.locator('#activity-events li').first(), 'removed croissant from the cart on app-1');
+    const actions = await Promise.all((await page.locator('#activity-events li').all()).map((li) => li.getAttribute('data-action')));
+    expect(actions).toEqual(['cart_remove', 'cart_add', 'cart_add', 'visit', 'visit', 'visit', 'login']);
     await waitForText(page.locator('#cluster-store'), 'Redis (standalone)');
     await waitForText(page.locator('#cluster-instances'), 'app-1');
     expect(new Set(await stripInstances(page))).toEqual(new Set(['app-1']));
     await browser.screenshot('inprocess-logged-in');
 
-    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
     await page.locator('#login-form').waitFor({ state: 'visible' });
     expect(await page.locator('#session-panel').isHidden()).toBe(true);
     expect(await page.locator('#session-lost').isHidden()).toBe(true);
@@ -105,6 +111,36 @@ describe('dashboard page (in-process instances)', () => {
     expect(await page.locator('#session-panel').isVisible()).toBe(true);
   });
 
+  test('when "log out all my other devices" comes past the re-authentication window, then the page asks for the password and, given it, logs them out', async () => {
+    const { page } = browser;
+    const shortWindow = await startInstance({ INSTANCE_ID: 'app-7', SESSION_REAUTH_WINDOW_S: '1' });
+    try {
+      const otherDevice = new TestClient();
+      await otherDevice.login(shortWindow, 'alice');
+      await open(shortWindow);
+      await logInThroughForm(page, 'alice');
+      await page.locator('#revoke-others').waitFor();
+      await sleep(1100);
+
+      await page.getByRole('button', { name: 'Log out all my other devices' }).click();
+      await page.locator('#reauth-form').waitFor();
+      const stillLive = await otherDevice.get(shortWindow, '/api/session');
+      await page.locator('#reauth-password').fill('not-alices-password');
+      await page.getByRole('button', { name: 'Confirm and log them out' }).click();
+      await waitForText(page.locator('#devices-error'), 'wrong password');
+      await page.locator('#reauth-password').fill(DEMO_USERS.alice);
+      await page.getByRole('button', { name: 'Confirm and log them out' }).click();
+      await page.locator('#reauth-form').waitFor({ state: 'hidden' });
+
+      expect(stillLive.status).toBe(200);
+      expect((await otherDevice.get(shortWindow, '/api/session')).body.error).toBe('session_revoked');
+      expect(await page.locator('#session-panel').isVisible()).toBe(true);
+      expect(browser.problems).toEqual([]);
+    } finally {
+      await shortWindow.close();
+    }
+  });
+
   test('when the session is revoked from another device, then the page says plainly that it is gone and where it lived', async () => {
     const { page } = browser;
     await open(app1);
@@ -122,7 +158,7 @@ describe('dashboard page (in-process instances)', () => {
     expect(browser.problems).toEqual([]);
   });
 
-  test('when an instance keeps its sessions in memory, then the cluster panel says they live on that instance only', async () => {
+  test('when an instance keeps its sessions in memory, then the cluster panel and the statistics say they are that instance\'s only', async () => {
     const memory = await startInstance({ INSTANCE_ID: 'sticky-1', SESSION_STORE: 'memory' });
     try {
       const { page } = browser;
@@ -132,6 +168,8 @@ describe('dashboard page (in-process instances)', () => {
 
       await logInThroughForm(page, 'alice');
       await waitForText(page.locator('#cluster-sessions'), /^[1-9]\d* on this instance$/);
+      await waitForText(page.locator('#stats-scope'), "sticky-1's sessions only");
+      await waitForText(page.locator('#stats-active'), '1 / 1');
     } finally {
       await memory.close();
     }
@@ -164,6 +202,51 @@ describe('dashboard page (in-process instances)', () => {
 
       await redis.start();
       await page.locator('#banner').waitFor({ state: 'hidden', timeout: 30_000 });
+      expect(browser.problems).toEqual([]);
+    }, 90_000);
+  });
+
+  describe('when Redis goes away under REDIS_DOWN_POLICY=read-only', () => {
+    let redis: OwnedRedis;
+    let proxy: Awaited<ReturnType<typeof redisProxy>>;
+    let instance: TestInstance;
+
+    beforeAll(async () => {
+      redis = await startOwnedRedis();
+      // Through a proxy: cut, the store is unreachable while its data stays, as in a network fault.
+      proxy = await redisProxy(redis.port);
+      instance = await startInstance({ INSTANCE_ID: 'app-8', REDIS_URL: proxy.url, REDIS_DOWN_POLICY: 'read-only' });
+    });
+
+    afterAll(async () => {
+      await instance?.close();
+      await proxy?.close();
+      await redis?.destroy();
+    });
+
+    test('then the page keeps the session, says it is read-only, refuses a visit, and counts again once Redis is back', async () => {
+      const { page } = browser;
+      await open(instance);
+      await logInThroughForm(page, 'alice');
+      await page.getByRole('button', { name: 'Count a visit' }).click();
+      await waitForText(page.locator('#visits'), /^1$/);
+
+      await proxy.cut();
+      await waitForText(page.locator('#read-only'), 'read-only: the session store is down', 15_000);
+      // The visit's own answer, not the banner: another request's 503 may have raised that already, while
+      // the visit still waits on its session read and would count if Redis came back within that wait.
+      const visit = page.waitForResponse((res) => res.url().endsWith('/api/visits'));
+      await page.getByRole('button', { name: 'Count a visit' }).click();
+      expect((await visit).status()).toBe(503);
+      await waitForText(page.locator('#banner'), 'Redis cannot be reached from app-8', 15_000);
+      await browser.screenshot('inprocess-read-only');
+      expect(await page.locator('#session-user').textContent()).toContain('alice');
+      expect(await shownVisits(page)).toBe(1);
+
+      await proxy.restore();
+      await page.locator('#read-only').waitFor({ state: 'hidden', timeout: 30_000 });
+      await page.getByRole('button', { name: 'Count a visit' }).click();
+      await waitForText(page.locator('#visits'), /^2$/);
       expect(browser.problems).toEqual([]);
     }, 90_000);
   });

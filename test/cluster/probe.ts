@@ -33,6 +33,8 @@ export interface ProbeSample {
   visits?: number;
   stale?: boolean;
   late?: boolean;
+  /** A GET answered 200 from the session's snapshot while the store was down (REDIS_DOWN_POLICY=read-only). */
+  degraded?: boolean;
 }
 
 export interface ProbeOptions {
@@ -83,7 +85,8 @@ export class Probe {
     const status = res?.status ?? 0;
     const servedBy = res?.headers['x-served-by'] as string | undefined;
     const error = typeof res?.body?.error === 'string' ? (res.body.error as string) : undefined;
-    const sample: ProbeSample = { at, ms: Date.now() - at, method, status, ...(servedBy ? { servedBy } : {}), ...(error ? { error } : {}) };
+    const degraded = res?.body?.degraded === true;
+    const sample: ProbeSample = { at, ms: Date.now() - at, method, status, ...(servedBy ? { servedBy } : {}), ...(error ? { error } : {}), ...(degraded ? { degraded } : {}) };
     this.samples.push(sample);
     this.report.requests += 1;
     this.report.statuses[status] = (this.report.statuses[status] ?? 0) + 1;

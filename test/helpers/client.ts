@@ -8,6 +8,7 @@ export const DEMO_USERS = {
   alice: 'wonderland',
   bob: 'builder-bob',
   carol: 'carol-sings',
+  admin: 'root-of-trust',
 } as const;
 
 export type DemoUser = keyof typeof DEMO_USERS;
@@ -30,6 +31,8 @@ export class TestClient {
   constructor(
     private readonly cookieName = 'sc.sid',
     private readonly userAgent = 'jest-test-client',
+    /** Sent as X-Forwarded-For (to an instance with TRUST_PROXY): the client's address, for the login limiter. */
+    private readonly address?: string,
   ) {}
 
   /** The session cookie. */
@@ -58,7 +61,7 @@ export class TestClient {
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...extra };
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...(this.address ? { 'x-forwarded-for': this.address } : {}), ...extra };
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, c]) => `${name}=${c.value}`).join('; ');
     return headers;
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -72,5 +73,51 @@ export async function startInstance(env: Record<string, string> = {}, { waitForR
       await cluster.close();
       await Promise.all([redis, writeRedis].map((client) => client && closeRedisClient(client)));
     },
+  };
+}
+
+/**
+ * For a test file whose tests start instances of their own: returns a starter (`defaults` under each test's
+ * env) and closes every instance it started after the file's last test.
+ */
+export function instancesForFile(defaults: Record<string, string> = {}): (env?: Record<string, string>) => Promise<TestInstance> {
+  const started: TestInstance[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((instance) => instance.close()));
+  });
+  return async (env = {}) => {
+    const instance = await startInstance({ ...defaults, ...env });
+    started.push(instance);
+    return instance;
+  };
+}
+
+/** A store mode the product has: its env, and whether two instances on it share their sessions. */
+export interface StoreMode {
+  mode: 'redis' | 'redis-cluster' | 'memory';
+  store: 'redis' | 'memory';
+  env: Record<string, string>;
+  shared: boolean;
+}
+
+/** Every store mode, for `describe.each`: Redis (standalone), the test Redis Cluster, and in-process memory. */
+export function storeModes(): StoreMode[] {
+  return [
+    { mode: 'redis', store: 'redis', env: { SESSION_STORE: 'redis' }, shared: true },
+    { mode: 'redis-cluster', store: 'redis', env: { SESSION_STORE: 'redis', REDIS_CLUSTER_NODES: testClusterNodes() }, shared: true },
+    { mode: 'memory', store: 'memory', env: { SESSION_STORE: 'memory' }, shared: false },
+  ];
+}
+
+/**
+ * Two instances on one store where the store is shared; the memory store has one, whose sessions are its own.
+ * A tag secret of their own gives them user indexes and statistics of their own: what a test lists, ends or
+ * counts are its own sessions, never those of another test (or file) logged in as the same user on the same Redis.
+ */
+export function instancePairs(start: (env?: Record<string, string>) => Promise<TestInstance>, prefix: string, { env, shared }: StoreMode) {
+  return async (extra: Record<string, string> = {}): Promise<[TestInstance, TestInstance]> => {
+    const own = { ...env, ...extra, SESSION_TAG_SECRET: `${prefix}-${randomUUID()}` };
+    const a = await start({ ...own, INSTANCE_ID: `${prefix}-a` });
+    return [a, shared ? await start({ ...own, INSTANCE_ID: `${prefix}-b` }) : a];
   };
 }

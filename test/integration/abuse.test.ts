@@ -20,6 +20,11 @@ const wrongLogin = (on: TestInstance, address: string, username = 'alice') =>
   request(on.url).post('/api/login').set('x-forwarded-for', address).send({ username, password: 'not-the-password' });
 const rightLogin = (on: TestInstance, address: string, username: keyof typeof DEMO_USERS = 'alice') =>
   request(on.url).post('/api/login').set('x-forwarded-for', address).send({ username, password: DEMO_USERS[username] });
+/**
+ * A client at an address of its own: the 4xx logins other tests (and files) send as alice from loopback count
+ * against loopback's alice in the shared Redis, and three of them would refuse this client's login.
+ */
+const newClient = () => new TestClient(undefined, undefined, uniqueAddress());
 
 describe.each([
   { mode: 'redis', env: { SESSION_STORE: 'redis' } },
@@ -36,7 +41,7 @@ describe.each([
 
   describe('request bodies', () => {
     test('when the JSON is malformed, then 400 invalid_json', async () => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const login = await request(app.url).post('/api/login').set({ 'content-type': 'application/json', 'x-forwarded-for': uniqueAddress() }).send('{"username": "alice", ');
@@ -69,7 +74,7 @@ describe.each([
     });
 
     test('when the cart body has an unknown field, then 400 invalid_body naming it and the cart is unchanged', async () => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const res = await client.post(app, '/api/cart/items', { productId: 'tea', quantity: 1, price: 0 });
@@ -99,7 +104,7 @@ describe.each([
       ['a numeric productId', 'productId', { productId: 7, quantity: 1 }],
       ['a productId with a slash', 'productId', { productId: '../etc', quantity: 1 }],
     ])('when the cart add has %s, then 400 naming %s', async (_what, field, body) => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const res = await client.post(app, '/api/cart/items', body);
@@ -123,7 +128,7 @@ describe.each([
 
   describe('forged cookies', () => {
     test('when cookies are unsigned, signed with another secret, garbage or tampered, then each is 401 no_session and the real session is untouched', async () => {
-      const victim = new TestClient();
+      const victim = newClient();
       await victim.login(app);
       await victim.post(app, '/api/visits');
       const sid = victim.sessionId();
@@ -169,7 +174,7 @@ describe.each([
       ['wrong', 'A'.repeat(32)],
       ['of another length', 'short'],
     ])('when the token is %s, then 403 csrf_invalid and neither the counter nor the cart changes', async (_what, token) => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
       await client.post(app, '/api/visits');
       await client.post(app, '/api/cart/items', { productId: 'tea', quantity: 1 });
@@ -189,8 +194,8 @@ describe.each([
     });
 
     test('when another user’s token is sent, then 403', async () => {
-      const alice = new TestClient();
-      const bob = new TestClient();
+      const alice = newClient();
+      const bob = newClient();
       await alice.login(app, 'alice');
       await bob.login(app, 'bob');
       alice.csrfToken = bob.csrfToken;
@@ -207,7 +212,7 @@ describe.each([
     let redis: Redis | undefined;
 
     beforeAll(async () => {
-      small = await startInstance({ ...env, INSTANCE_ID: `abuse-small-${mode}`, SESSION_MAX_BYTES: '1024' });
+      small = await startInstance({ ...env, INSTANCE_ID: `abuse-small-${mode}`, SESSION_MAX_BYTES: '1024', TRUST_PROXY: '1' });
       redis = mode === 'redis' ? new Redis(testRedisUrl()) : undefined;
     });
     afterAll(async () => {
@@ -216,7 +221,7 @@ describe.each([
     });
 
     test('when adds would grow the session past SESSION_MAX_BYTES, then 413 session_too_large and the stored session stays as it was', async () => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(small);
       await client.post(small, '/api/visits');
       const key = `sess:${client.sessionId()}`;
@@ -304,7 +309,7 @@ describe.each([
       ['an Origin of the same host on another port', { origin: 'http://127.0.0.1:1' }, 'Origin: http://127.0.0.1:1'],
       ['Origin: null (a sandboxed frame)', { origin: 'null' }, 'Origin: null'],
     ])('when a state-changing request carries %s, then 403 cross_site_request naming it, and the session is unchanged', async (_what, headers, named) => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
       await client.post(app, '/api/visits');
 
@@ -326,7 +331,7 @@ describe.each([
     });
 
     test('when a request comes from the page itself (same-origin, or typed: none), then it passes on its token as before', async () => {
-      const client = new TestClient();
+      const client = newClient();
       const own = { origin: `http://${host()}`, 'sec-fetch-site': 'same-origin' };
 
       const login = await client.post(app, '/api/login', { username: 'carol', password: DEMO_USERS.carol }, own);
@@ -351,7 +356,7 @@ describe.each([
     });
 
     test('when a cross-site request only reads (GET), then it is answered: links to the app keep working', async () => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const res = await request(app.url).get('/api/session').set({ cookie: `sc.sid=${client.cookie!.value}`, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' });
@@ -366,7 +371,7 @@ describe.each([
       ['too long', 'A'.repeat(23)],
       ['with forbidden characters', 'AAAAAAAAAAAAAAAAAAAA.!'],
     ])('when the handle to revoke is %s, then 400 invalid_handle', async (_what, handle) => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const res = await client.delete(app, `/api/sessions/${encodeURIComponent(handle)}`);
@@ -377,7 +382,7 @@ describe.each([
     });
 
     test('when the handle is well-formed but unknown, then 404 session_not_found', async () => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const res = await client.delete(app, `/api/sessions/${randomBytes(16).toString('base64url').slice(0, 22)}`);
@@ -393,7 +398,7 @@ describe.each([
       ['get', '/%E0%A4%A', 404, 'not_found'],
       ['get', '/%ZZ.html', 404, 'not_found'],
     ] as const)('when %s %s has a malformed percent-escape, then a JSON %i %s, not a 500', async (method, path, status, code) => {
-      const client = new TestClient();
+      const client = newClient();
       await client.login(app);
 
       const res = await as(client, app, method, path);
@@ -554,8 +559,8 @@ describe('the Redis ACL user of redis/session-app.acl (redis store)', () => {
     // The other test's refusals are logged too: start from an empty log whatever ran first (--randomize).
     await admin.acl('LOG', 'RESET');
     const address = uniqueAddress();
-    const phone = new TestClient();
-    const laptop = new TestClient();
+    const phone = newClient();
+    const laptop = newClient();
 
     const statuses: Record<string, number> = {};
     statuses['failed login'] = (await wrongLogin(app, address, 'bob')).status;
@@ -573,7 +578,15 @@ describe('the Redis ACL user of redis/session-app.acl (redis store)', () => {
     statuses['DELETE /api/sessions/:handle'] = (await laptop.delete(app, `/api/sessions/${other.handle}`)).status;
     statuses['revoked session'] = (await phone.get(app, '/api/session')).status;
     statuses['DELETE /api/sessions'] = (await laptop.delete(app, '/api/sessions')).status;
+    statuses['POST /api/reauth'] = (await laptop.post(app, '/api/reauth', { password: DEMO_USERS.bob })).status;
+    statuses['GET /api/sessions/:handle/activity'] = (await laptop.get(app, `/api/sessions/${other.handle}/activity`)).status;
+    const adminClient = newClient();
+    await adminClient.login(app, 'admin');
+    statuses['GET /api/admin/users/:userId/sessions'] = (await adminClient.get(app, '/api/admin/users/u-carol/sessions')).status;
+    statuses['DELETE /api/admin/users/:userId/sessions'] = (await adminClient.delete(app, '/api/admin/users/u-carol/sessions')).status;
     statuses['GET /api/cluster'] = (await request(app.url).get('/api/cluster')).status;
+    statuses['GET /api/stats'] = (await request(app.url).get('/api/stats')).status;
+    statuses['GET /metrics'] = (await request(app.url).get('/metrics')).status;
     const live = await request(app.url).get('/api/cluster/instances');
     statuses['GET /api/cluster/instances'] = live.status;
     statuses['GET /api/cluster/events'] = (await request(app.url).get('/api/cluster/events')).status;
@@ -594,7 +607,13 @@ describe('the Redis ACL user of redis/session-app.acl (redis store)', () => {
       'DELETE /api/sessions/:handle': 204,
       'revoked session': 401,
       'DELETE /api/sessions': 204,
+      'POST /api/reauth': 200,
+      'GET /api/sessions/:handle/activity': 200,
+      'GET /api/admin/users/:userId/sessions': 200,
+      'DELETE /api/admin/users/:userId/sessions': 200,
       'GET /api/cluster': 200,
+      'GET /api/stats': 200,
+      'GET /metrics': 200,
       'GET /api/cluster/instances': 200,
       'GET /api/cluster/events': 200,
       'GET /readyz': 200,

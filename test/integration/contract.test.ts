@@ -1,13 +1,9 @@
 import request from 'supertest';
 import { TestClient } from '../helpers/client';
-import { startInstance, testClusterNodes, type TestInstance } from '../helpers/instance';
+import { startInstance, storeModes, type TestInstance } from '../helpers/instance';
 
 /** Every row of the HTTP contract (docs/http-contract.md), in every store mode. */
-describe.each<{ mode: string; store: string; env: Record<string, string> }>([
-  { mode: 'redis', store: 'redis', env: { SESSION_STORE: 'redis' } },
-  { mode: 'redis-cluster', store: 'redis', env: { SESSION_STORE: 'redis', REDIS_CLUSTER_NODES: testClusterNodes() } },
-  { mode: 'memory', store: 'memory', env: { SESSION_STORE: 'memory' } },
-])('HTTP contract ($mode store)', ({ mode, store, env }) => {
+describe.each(storeModes())('HTTP contract ($mode store)', ({ mode, store, env }) => {
   let app: TestInstance;
 
   beforeAll(async () => {
@@ -24,7 +20,7 @@ describe.each<{ mode: string; store: string; env: Record<string, string> }>([
       const res = await client.login(app, 'alice');
 
       expect(res.headers['x-served-by']).toBe(`contract-${mode}`);
-      expect(res.body.user).toEqual({ id: 'u-alice', username: 'alice', displayName: 'Alice' });
+      expect(res.body.user).toEqual({ id: 'u-alice', username: 'alice', displayName: 'Alice', role: 'user' });
       expect(res.body.csrfToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(res.body.session).toMatchObject({
         user: res.body.user,
@@ -127,7 +123,7 @@ describe.each<{ mode: string; store: string; env: Record<string, string> }>([
 
       expect(res.status).toBe(200);
       expect(Object.keys(res.body).sort()).toEqual(
-        ['absoluteExpiresAt', 'cart', 'createdAt', 'createdBy', 'csrfToken', 'handle', 'idleExpiresAt', 'lastSeenAt', 'servedBy', 'user', 'visits'].sort(),
+        ['absoluteExpiresAt', 'authenticatedAt', 'cart', 'createdAt', 'createdBy', 'csrfToken', 'handle', 'idleExpiresAt', 'lastSeenAt', 'lifetime', 'recentLoginUntil', 'servedBy', 'user', 'visits'].sort(),
       );
       const { createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt } = res.body;
       expect(Date.parse(createdAt)).toBeLessThanOrEqual(Date.parse(lastSeenAt));
@@ -339,6 +335,9 @@ describe.each<{ mode: string; store: string; env: Record<string, string> }>([
     });
 
     test('when probed, then /healthz and /readyz answer 200 and /metrics is Prometheus text with request counts', async () => {
+      const client = new TestClient();
+      await client.login(app); // counted, whichever tests ran before
+      expect((await client.get(app, '/api/session')).status).toBe(200);
       const health = await request(app.url).get('/healthz');
       const ready = await request(app.url).get('/readyz');
       const metrics = await request(app.url).get('/metrics');
@@ -350,6 +349,23 @@ describe.each<{ mode: string; store: string; env: Record<string, string> }>([
       expect(metrics.text).toMatch(/sc_http_requests_total\{.*route="\/api\/login".*\} \d+/);
       expect(metrics.text).toMatch(/sc_sessions_created_total\{.*\} [1-9]/);
       expect(metrics.text).toMatch(/sc_store_command_duration_seconds_count\{.*operation="get".*\} \d+/);
+    });
+
+    test('when /metrics is asked for named metrics, then it answers only those, and an unknown name is 400 unknown_metric', async () => {
+      const client = new TestClient();
+      await client.login(app);
+
+      const some = await request(app.url).get('/metrics?name=sc_http_requests_total&name=sc_live_redis_commands_total');
+      const unknown = await request(app.url).get('/metrics?name=sc_http_requests_total&name=no_such_metric');
+
+      expect(some.status).toBe(200);
+      expect(some.headers['content-type']).toMatch(/text\/plain/);
+      expect(some.text).toMatch(new RegExp(`sc_http_requests_total\\{.*route="/api/login".*instance="${app.config.instanceId}".*\\} \\d+`));
+      expect(some.text).toContain('# TYPE sc_live_redis_commands_total counter');
+      expect(some.text).not.toContain('sc_cluster_sessions_active'); // the statistics are not read
+      expect(some.text).not.toContain('sc_http_request_duration_seconds');
+      expect(unknown.status).toBe(400);
+      expect(unknown.body).toMatchObject({ error: 'unknown_metric', message: 'no such metric: no_such_metric' });
     });
 
     test('when the app starts draining, then /readyz answers 503 but requests are still served', async () => {

@@ -92,25 +92,31 @@ describe('Redis work per request', () => {
     expect(written / 210).toBeLessThanOrEqual(0.02);
   });
 
-  test('when requests do change the session, then each counts as at least one write (the count sees writes)', async () => {
+  test('when requests do change the session, then each counts as at least one write, and a visit is one script that also writes its activity entry', async () => {
     const client = new TestClient();
     await client.login(app, 'carol');
+    await client.post(app, '/api/visits'); // the script is in Redis's cache from here: no NOSCRIPT below
 
     const calls = await commandsDuring(async () => {
       for (let i = 0; i < 10; i++) await client.post(app, '/api/visits');
     });
 
+    console.log(`10 visits: ${summary(calls)}`);
     expect(await writes(calls)).toBeGreaterThanOrEqual(10);
+    // One command from the app per visit (the script); the log entry is written inside it (LPUSH, LTRIM).
+    expect(calls.get('evalsha')).toBe(10);
+    expect(calls.get('lpush')).toBe(10);
+    expect(calls.get('ltrim')).toBe(10);
   });
 });
 
 describe('Redis memory per session', () => {
-  test("when 20 000 typical sessions are stored (a desktop browser's user agent and an IPv4 address; three clicks, a two-item cart), then used_memory grows by at most 512 bytes per session", async () => {
+  test("when 20 000 typical sessions are stored (a desktop browser's user agent and an IPv4 address; three clicks, a two-item cart), then used_memory grows by at most 512 bytes per session, and a full activity log by at most 256 bytes per entry", async () => {
     const measuring = new Redis(owned.url);
 
-    const result = await measureSessionMemory(measuring, 20_000, TYPICAL_USER_AGENT).finally(() => measuring.disconnect());
+    const result = await measureSessionMemory(measuring, 20_000, TYPICAL_USER_AGENT, 200).finally(() => measuring.disconnect());
 
-    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index, ${result.recordBytes.toFixed(1)} B per write for its applied-write record (a minute); stored (${result.sample.length} bytes): ${result.sample}`);
+    console.log(`20 000 sessions: ${result.sessionBytes.toFixed(1)} B of used_memory per session, ${result.indexBytes.toFixed(1)} B more in the user index, ${result.statsBytes.toFixed(1)} B in the statistics, ${result.recordBytes.toFixed(1)} B per write for its applied-write record (a minute), ${result.logBytes!.toFixed(0)} B for a full 100-entry activity log (200 sessions); stored (${result.sample.length} bytes): ${result.sample}`);
     expect(TYPICAL_USER_AGENT.length).toBeGreaterThanOrEqual(100);
     expect(JSON.parse(result.sample)).toMatchObject({ ua: TYPICAL_USER_AGENT, visits: 3, cart: { tea: 2, mug: 1 } });
     expect(result.sessionBytes).toBeGreaterThan(100); // the measurement sees the sessions
@@ -118,7 +124,14 @@ describe('Redis memory per session', () => {
     // A write's applied-write record (redis-store.ts) is a small key of its own, gone after a minute.
     expect(result.recordBytes).toBeGreaterThan(50);
     expect(result.recordBytes).toBeLessThanOrEqual(256);
-  });
+    expect(result.statsBytes).toBeGreaterThan(50); // the statistics hold each live session (stats.ts)
+    expect(result.statsBytes).toBeLessThanOrEqual(512);
+    // 100 entries of about 160 bytes of JSON each (the typical user agent is 101 characters).
+    expect(result.logBytes).toBeGreaterThan(100 * 100);
+    expect(result.logBytes).toBeLessThanOrEqual(100 * 256);
+    // About 45 s alone, and the file shares the machine with the suite's other files: the measurement must end
+    // before the test does, or its writes would still be running while the next test counts commands.
+  }, 180_000);
 });
 
 describe('the stored session', () => {

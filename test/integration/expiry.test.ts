@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import { sleep, sleepUntil } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
-import { TEST_KEYS, startInstance, testRedisUrl, type TestInstance } from '../helpers/instance';
+import { TEST_KEYS, instancesForFile, testRedisUrl } from '../helpers/instance';
 
 /*
  * Idle, rolling and absolute expiry with short timeouts. Expiry instants are whole seconds (the cookie's
@@ -15,19 +15,12 @@ const TICK_MS = 700;
 jest.setTimeout(20_000);
 
 let redis: Redis;
-const instances: TestInstance[] = [];
-
-async function instance(env: Record<string, string>): Promise<TestInstance> {
-  const started = await startInstance(env);
-  instances.push(started);
-  return started;
-}
+const instance = instancesForFile();
 
 beforeAll(() => {
   redis = new Redis(testRedisUrl());
 });
 afterAll(async () => {
-  await Promise.all(instances.map((i) => i.close()));
   await redis.quit();
 });
 

@@ -1,8 +1,13 @@
 import Redis from 'ioredis';
-import { sessionKey } from '../../app/src/session/keys';
+import { loadConfig } from '../../app/src/config';
+import { sessionCookieOptions } from '../../app/src/session/cookie';
+import { newSessionId, sessionKey } from '../../app/src/session/keys';
+import { RedisSessionStore } from '../../app/src/session/redis-store';
 import { sleep, waitFor } from '../../toolkit/time';
+import { anEntry } from '../helpers/activity';
 import { TestClient } from '../helpers/client';
-import { startInstance, type TestInstance } from '../helpers/instance';
+import { TEST_KEYS, TEST_SECRET, startInstance, type TestInstance } from '../helpers/instance';
+import { redisProxy } from '../helpers/redis-proxy';
 import { startOwnedRedis, startOwnedSentinel, type OwnedRedis } from '../helpers/redis-server';
 import { startTcpRelay, type Cut, type TcpRelay } from '../helpers/tcp-relay';
 
@@ -149,5 +154,42 @@ describe('a connection cut after a write ran, on a Redis Cluster (redis store)',
     app = await startInstance({ REDIS_CLUSTER_NODES: `127.0.0.1:${relay.port}`, REDIS_COMMAND_TIMEOUT_MS: COMMAND_TIMEOUT_MS, INSTANCE_ID: 'cut-cluster' });
 
     await visitCutOnce('Redis Cluster', { mayFail: true });
+  });
+});
+
+describe('a write asked for while the connection is down', () => {
+  test('when a visit is asked for while the client reconnects, then it fails at once and is never sent, even when the connection comes back a moment later', async () => {
+    const redis = await startOwnedRedis();
+    owned.push(redis);
+    const proxy = await redisProxy(redis.port);
+    direct = new Redis(redis.url);
+    // The app's client options, but a reconnection every 1.5 s: without the store's check, a write queued while
+    // the connection is down would time out (the request's 503), wait on in the offline queue and go out on the
+    // next reconnection, which comes before the queue's flush (every second failed attempt).
+    const client = new Redis(proxy.url, { commandTimeout: 300, enableOfflineQueue: true, maxRetriesPerRequest: 1, retryStrategy: () => 1500 });
+    client.on('error', () => undefined);
+    try {
+      await waitFor('the client ready', () => client.status === 'ready', 5000, 20);
+      const store = new RedisSessionStore(client, sessionCookieOptions(loadConfig({ SESSION_SECRETS: TEST_SECRET })), TEST_KEYS);
+      const sid = newSessionId(TEST_KEYS.userTag('u-alice'));
+      await direct.set(sessionKey(sid), JSON.stringify({ user: 'u-alice', visits: 1, expires: Date.now() + 60_000 }), 'PX', 60_000);
+
+      await proxy.cut();
+      await waitFor('the client reconnecting', () => client.status === 'reconnecting', 5000, 10);
+      const started = performance.now();
+      const refused = await store.incrementVisits(sid, anEntry()).then(() => null, (err: Error) => err);
+      const ms = performance.now() - started;
+      await proxy.restore();
+      await waitFor('the client ready again', () => client.status === 'ready', 10_000, 20);
+      await sleep(500);
+
+      expect(refused?.name).toBe('WriteNotSentError');
+      expect(ms).toBeLessThan(100);
+      expect(JSON.parse((await direct.get(sessionKey(sid)))!).visits).toBe(1);
+      expect(await store.incrementVisits(sid, anEntry())).toBe(2); // the connection is back: writes go out again
+    } finally {
+      client.disconnect();
+      await proxy.close();
+    }
   });
 });

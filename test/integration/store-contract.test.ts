@@ -14,6 +14,7 @@ import type { SessionStore } from '../../app/src/session/types';
 import { DEMO_USERS } from '../helpers/client';
 import { setSessionCookie } from '../helpers/cookies';
 import { TEST_SECRET, startInstance, testClusterNodes, testRedisUrl } from '../helpers/instance';
+import { anEntry } from '../helpers/activity';
 
 /*
  * express-session's Store contract, as connect-redis 8.1.0's index_test.ts and express-session 1.19.0's
@@ -103,15 +104,17 @@ function callbackApi(store: SessionStore) {
   };
 }
 
-const openRedisStore = () => {
-  const redis = new Redis(testRedisUrl());
+/** A client once connected: the store sends a write only on a ready connection (redis-store.ts WriteNotSentError). */
+const ready = <C extends Redis | Cluster>(client: C) => new Promise<C>((resolve) => (client.status === 'ready' ? resolve(client) : client.once('ready', () => resolve(client))));
+const openRedisStore = async () => {
+  const redis = await ready(new Redis(testRedisUrl()));
   return { store: new RedisSessionStore(redis, COOKIE_OPTIONS, KEYS) as SessionStore, redis };
 };
-const openClusterStore = () => {
-  const redis = new Cluster(testClusterNodes().split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })));
+const openClusterStore = async () => {
+  const redis = await ready(new Cluster(testClusterNodes().split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) }))));
   return { store: new RedisSessionStore(redis, COOKIE_OPTIONS, KEYS) as SessionStore, redis };
 };
-const openMemoryStore = () => ({ store: new MemorySessionStore() as SessionStore, redis: undefined });
+const openMemoryStore = async () => ({ store: new MemorySessionStore() as SessionStore, redis: undefined });
 
 describe.each([
   { kind: 'redis', open: openRedisStore },
@@ -122,8 +125,8 @@ describe.each([
   let redis: Redis | Cluster | undefined;
   let api: ReturnType<typeof callbackApi>;
 
-  beforeAll(() => {
-    ({ store, redis } = open());
+  beforeAll(async () => {
+    ({ store, redis } = await open());
     api = callbackApi(store);
   });
   afterAll(async () => {
@@ -136,7 +139,7 @@ describe.each([
 
   /** Until when the store keeps a session, as a listing of its user shows it. */
   async function keptUntil(userId: string, sid: string, registeredUntil: number): Promise<number | undefined> {
-    await store.register(userId, sid, registeredUntil);
+    await store.register(userId, sid, registeredUntil, anEntry('login'));
     return (await store.listForUser(userId)).find((listed) => listed.sid === sid)?.expiresAt;
   }
 
@@ -232,11 +235,11 @@ describe.each([
       const userId = newUser();
       const sid = newSid(userId);
       await api.set(sid, appSession(userId, cookie()));
-      await store.register(userId, sid, Date.now() + ONE_DAY_MS);
+      await store.register(userId, sid, Date.now() + ONE_DAY_MS, anEntry('login'));
       const expiresAt = ceilToSecond(Date.now() + TEN_MINUTES_MS);
       const seen = Date.now();
 
-      const extended = await store.extend(sid, userId, expiresAt, seen);
+      const extended = await store.extend(sid, userId, expiresAt, seen, anEntry('extend'));
       const read = await api.get(sid);
       const ttl = await pttl(sid);
 
@@ -300,12 +303,12 @@ describe.each([
       const expiresAt = ceilToSecond(Date.now() + TEN_MINUTES_MS);
       const saved = awkwardSession(userId, cookieUntil(expiresAt), (i) => `value ${i}`);
       await api.set(sid, saved);
-      await store.register(userId, sid, expiresAt);
+      await store.register(userId, sid, expiresAt, anEntry('login'));
       const seen = Date.now();
 
-      const visits = await store.incrementVisits(sid);
-      const cart = await store.addToCart(sid, 'tea', 1, 16_384);
-      const extended = await store.extend(sid, userId, expiresAt + 60_000, seen);
+      const visits = await store.incrementVisits(sid, anEntry());
+      const cart = await store.addToCart(sid, 'tea', 1, 16_384, anEntry('cart_add'));
+      const extended = await store.extend(sid, userId, expiresAt + 60_000, seen, anEntry('extend'));
       const read = await api.get(sid);
 
       expect([visits, cart, extended]).toEqual([4, { status: 'ok', cart: { tea: 3, 'mug ☕': 1 } }, true]);
@@ -343,7 +346,7 @@ const OPTIONAL_METHODS = ['all', 'ids', 'length', 'clear'];
 
 describe("the Store contract's optional methods: all, ids, length, clear", () => {
   test('when they are called on the Redis store, then each fails and deletes nothing: they would SCAN every key, which the apps\' Redis user may not', async () => {
-    const { store, redis } = openRedisStore();
+    const { store, redis } = await openRedisStore();
     const sid = newSid();
     await callbackApi(store).set(sid, appSession(newUser(), cookie(TEN_MINUTES_MS)));
     const methods = store as unknown as Record<string, (cb: (err: unknown) => void) => void>;

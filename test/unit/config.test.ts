@@ -53,6 +53,13 @@ describe('loadConfig', () => {
     ['SESSION_WRITE_WAIT_MS', { SESSION_WRITE_DURABILITY: 'replicated', SESSION_WRITE_WAIT_MS: '300', REDIS_COMMAND_TIMEOUT_MS: '200' }],
     ['SESSION_WRITE_REPLICAS', { SESSION_WRITE_REPLICAS: '0' }],
     ['SESSION_WRITE_REPLICAS', { SESSION_WRITE_REPLICAS: 'two' }],
+    ['SESSION_REMEMBER_IDLE_TIMEOUT_S', { SESSION_REMEMBER_IDLE_TIMEOUT_S: '0' }],
+    ['SESSION_REMEMBER_ABSOLUTE_TIMEOUT_S', { SESSION_REMEMBER_ABSOLUTE_TIMEOUT_S: 'a month' }],
+    ['SESSION_TOUCH_AFTER_S', { SESSION_REMEMBER_IDLE_TIMEOUT_S: '60', SESSION_TOUCH_AFTER_S: '60' }],
+    ['REDIS_DOWN_POLICY', { REDIS_DOWN_POLICY: 'stale' }],
+    ['REDIS_DOWN_POLICY', { REDIS_DOWN_POLICY: 'read-only', SESSION_STORE: 'memory' }],
+    ['SESSION_SNAPSHOT_TTL_S', { SESSION_SNAPSHOT_TTL_S: '0' }],
+    ['SESSION_SNAPSHOT_TTL_S', { SESSION_SNAPSHOT_TTL_S: '3601' }],
   ])('when %s is bad (%j), then a ConfigError names it', (variable, env) => {
     let thrown: unknown;
 
@@ -118,6 +125,17 @@ describe('loadConfig', () => {
       waitMs: 40,
       replicas: 2,
     });
+  });
+
+  test('when the remembered timeouts are unset, then a remembered session lasts 7 days idle and 30 days in all, extended at 1/30 of its idle window', () => {
+    expect(loadConfig({}).session.remember).toEqual({ idleTimeoutMs: 604_800_000, absoluteTimeoutMs: 2_592_000_000, touchAfterMs: 20_160_000 });
+    expect(loadConfig({ SESSION_TOUCH_AFTER_S: '5' }).session.remember.touchAfterMs).toBe(5_000);
+  });
+
+  test('when REDIS_DOWN_POLICY is unset, then a store outage fails (503); read-only keeps snapshots for 60 s, or as told', () => {
+    expect(loadConfig({}).session.redisDown).toEqual({ policy: 'fail' });
+    expect(loadConfig({ REDIS_DOWN_POLICY: 'read-only' }).session.redisDown).toEqual({ policy: 'read-only', snapshotTtlMs: 60_000 });
+    expect(loadConfig({ REDIS_DOWN_POLICY: 'read-only', SESSION_SNAPSHOT_TTL_S: '5' }).session.redisDown).toEqual({ policy: 'read-only', snapshotTtlMs: 5_000 });
   });
 
   test('when replicated writes meet the memory store, then the error says why', () => {

@@ -2,6 +2,9 @@ import { promisify } from 'node:util';
 import type { SessionData } from 'express-session';
 import { MemorySessionStore } from '../../app/src/session/memory-store';
 import { enforcePolicy, othersAllowed } from '../../app/src/session/policy';
+import { anEntry } from '../helpers/activity';
+
+const BY_POLICY = anEntry('revoke', { revokedBy: 'policy' });
 
 describe('othersAllowed', () => {
   test('when the policy is multi, then any number of other sessions may stay', () => {
@@ -36,7 +39,7 @@ describe('enforcePolicy (memory store)', () => {
     const expires = new Date(Date.now() + 60_000);
     const sess = { cookie: { expires, originalMaxAge: 60_000 }, userId: 'u-1', createdAt, lastSeenAt: createdAt };
     await promisify(store.set.bind(store))(sid, sess as unknown as SessionData);
-    await store.register('u-1', sid);
+    await store.register('u-1', sid, Date.now() + 60_000, anEntry('login'));
   }
   const liveSids = async () => (await store.listForUser('u-1')).map((s) => s.sid).sort();
 
@@ -46,7 +49,7 @@ describe('enforcePolicy (memory store)', () => {
     await loginAt('s-older', 500);
     await loginAt('s-mid', 2000);
 
-    const revoked = await enforcePolicy(store, { kind: 'max', max: 2 }, 'u-1');
+    const revoked = await enforcePolicy(store, { kind: 'max', max: 2 }, 'u-1', BY_POLICY);
 
     expect(revoked).toBe(2);
     expect(await liveSids()).toEqual(['s-mid', 's-new']);
@@ -57,7 +60,7 @@ describe('enforcePolicy (memory store)', () => {
     await loginAt('s-b', 1000);
     await loginAt('s-a', 1000);
 
-    const revoked = await enforcePolicy(store, { kind: 'single' }, 'u-1');
+    const revoked = await enforcePolicy(store, { kind: 'single' }, 'u-1', BY_POLICY);
 
     expect(revoked).toBe(1);
     expect(await liveSids()).toHaveLength(1);
@@ -68,7 +71,7 @@ describe('enforcePolicy (memory store)', () => {
     await loginAt('s-second', 1001);
 
     // Each login applies the policy once; here both see both sessions, as when they overlap in time.
-    const revoked = await Promise.all([enforcePolicy(store, { kind: 'single' }, 'u-1'), enforcePolicy(store, { kind: 'single' }, 'u-1')]);
+    const revoked = await Promise.all([enforcePolicy(store, { kind: 'single' }, 'u-1', BY_POLICY), enforcePolicy(store, { kind: 'single' }, 'u-1', BY_POLICY)]);
 
     expect(await liveSids()).toEqual(['s-second']);
     expect(revoked).toEqual([1, 1]); // both ended the same, older session
@@ -78,7 +81,7 @@ describe('enforcePolicy (memory store)', () => {
     await loginAt('s-1', 1000);
     await loginAt('s-2', 2000);
 
-    expect(await enforcePolicy(store, { kind: 'multi' }, 'u-1')).toBe(0);
+    expect(await enforcePolicy(store, { kind: 'multi' }, 'u-1', BY_POLICY)).toBe(0);
     expect(await liveSids()).toEqual(['s-1', 's-2']);
   });
 });

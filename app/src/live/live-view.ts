@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ClusterEventsView, LiveInstance, LiveInstancesView, RedisLink, StoreMode } from '../http-contract';
 import type { RedisClient, RedisMode } from '../redis';
 import { RequestFigures } from './figures';
-import { BEAT_MS, GONE_AFTER_MS, RedisBoard, eventView, type BoardSnapshot, type InstanceBeat, type StoredEvent } from './redis-board';
+import { BEAT_MS, GONE_AFTER_MS, RedisBoard, eventView, type BoardSnapshot, type InstanceBeat, type ReportedEvent, type StoredEvent } from './redis-board';
 
 /** The whole cluster as one instance can tell it: every instance's heartbeat and what happened (the events). */
 export interface LiveView {
@@ -125,11 +126,14 @@ class SharedLiveView extends OwnView implements LiveView {
   private readonly primaries: PrimaryWatch;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
-  private pending: StoredEvent[] = [];
+  /** Numbers this process's reported events, so a beat carried out twice records them once (RedisBoard.beat). */
+  private readonly epoch = randomUUID();
+  private seq = 0;
+  private pending: ReportedEvent[] = [];
   /** Since when beats have succeeded without a break; null after a failed one. */
   private beatingSince: number | null = null;
-  /** Since when beats have failed (the Redis outage this instance sees); null while they succeed. */
-  private failingSince: number | null = null;
+  /** Since when beats have failed (the Redis outage this instance sees), and that outage's event number. */
+  private failing: { since: number; seq: number } | null = null;
   private snapshot: { at: number; read: Promise<BoardSnapshot> } | undefined;
   private lastGood: BoardSnapshot = { instances: [], events: [] };
 
@@ -159,7 +163,7 @@ class SharedLiveView extends OwnView implements LiveView {
   }
 
   noteDraining(): void {
-    this.pending.push({ at: this.clock(), type: 'draining', instance: this.deps.instanceId });
+    this.pending.push({ seq: ++this.seq, event: { at: this.clock(), type: 'draining', instance: this.deps.instanceId } });
   }
 
   async close(): Promise<void> {
@@ -185,17 +189,18 @@ class SharedLiveView extends OwnView implements LiveView {
     const taken = this.pending.length;
     const reported = [...this.pending];
     // Known once Redis answers again: from the first failed beat to this one, if it succeeds.
-    if (this.failingSince !== null) reported.push({ at: now, type: 'redis-outage', instance: this.deps.instanceId, since: this.failingSince, until: now });
+    const { failing } = this;
+    if (failing) reported.push({ seq: failing.seq, event: { at: now, type: 'redis-outage', instance: this.deps.instanceId, since: failing.since, until: now } });
     const judge = this.beatingSince !== null && now - this.beatingSince >= GONE_AFTER_MS;
     try {
-      await this.board.beat(this.deps.instanceId, this.ownBeat(), { judge, leave, reported });
+      await this.board.beat(this.deps.instanceId, this.ownBeat(), { judge, leave, epoch: this.epoch, reported });
     } catch (err) {
       this.beatingSince = null;
-      this.failingSince ??= now;
+      this.failing ??= { since: now, seq: ++this.seq };
       throw err;
     }
     this.pending = this.pending.slice(taken);
-    this.failingSince = null;
+    this.failing = null;
     this.beatingSince ??= now;
   }
 

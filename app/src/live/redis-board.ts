@@ -16,6 +16,8 @@ export const LIVE_KEYS = {
   primaries: '{cluster}:primaries',
   /** string, PX GONE_AFTER_MS: what the instance published in its last heartbeat (InstanceBeat). */
   instance: (id: string) => `{cluster}:instance:${id}`,
+  /** string, PX REPORTED_KEEP_MS: `<epoch>:<seq>`, the last event this instance's process reported (BEAT_LUA). */
+  reported: (id: string) => `{cluster}:reported:${id}`,
 } as const;
 
 export const BEAT_MS = 1000;
@@ -26,6 +28,8 @@ export const KEEP_MS = 60_000;
 export const MAX_EVENTS = 500;
 /** How many events the live view reads and shows. */
 export const EVENTS_SHOWN = 200;
+/** How long the board remembers which events an instance reported: far longer than any beat is retried. */
+const REPORTED_KEEP_MS = 600_000;
 
 /** What an instance publishes about itself every BEAT_MS. */
 export interface InstanceBeat {
@@ -39,13 +43,25 @@ export interface InstanceBeat {
 /** An event as stored: the contract's ClusterEvent with times in epoch ms. */
 export type StoredEvent = Omit<ClusterEvent, 'at' | 'lastSeen' | 'since' | 'until'> & { at: number; lastSeen?: number; since?: number; until?: number };
 
+/**
+ * An event an instance reports itself, numbered within its process (`epoch`: one per process). A beat the
+ * client gave up on may still have run on Redis: the next beat carries the same events again, and the
+ * numbers keep them from being recorded twice.
+ */
+export interface ReportedEvent {
+  seq: number;
+  event: StoredEvent;
+}
+
 /*
  * beat: one heartbeat, or (leave = 1) the last one of an instance that stops. Atomic, so two instances that
  * both notice a third gone record it once. Every call goes through `call`, which counts them: the reply says
  * how many commands the heartbeat cost (INFO commandstats counts a script's commands one by one).
- * KEYS: instances, gone, events, this instance's key.
+ * KEYS: instances, gone, events, this instance's key, this instance's last reported event.
  * ARGV: id, beat JSON, GONE_AFTER_MS, KEEP_MS, MAX_EVENTS, judge (1: this instance has beaten without a break
- * for GONE_AFTER_MS, so it may call others silent), leave (1/0), then events the instance reports (JSON each).
+ * for GONE_AFTER_MS, so it may call others silent), leave (1/0), the process's epoch, REPORTED_KEEP_MS, then
+ * the events the instance reports, as pairs: its number, its JSON. One numbered at or below the last one
+ * recorded for this epoch was recorded already (a beat that ran after the client stopped waiting for it).
  */
 const BEAT_LUA = `
   local calls = 0
@@ -77,7 +93,23 @@ const BEAT_LUA = `
       for i = 1, #silent, 2 do gone(silent[i], tonumber(silent[i + 1]), 'silent') end
     end
   end
-  for i = 8, #ARGV do events[#events + 1] = ARGV[i] end
+  if #ARGV > 9 then
+    local last = 0
+    local stored = call('GET', KEYS[5])
+    if stored then
+      local epoch, seq = string.match(stored, '^(.*):(%d+)$')
+      if epoch == ARGV[8] then last = tonumber(seq) end
+    end
+    local top = last
+    for i = 10, #ARGV, 2 do
+      local seq = tonumber(ARGV[i])
+      if seq > last then
+        events[#events + 1] = ARGV[i + 1]
+        if seq > top then top = seq end
+      end
+    end
+    if top > last then call('SET', KEYS[5], ARGV[8] .. ':' .. top, 'PX', ARGV[9]) end
+  end
   if #events > 0 then
     call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - keep))
     call('LPUSH', KEYS[3], unpack(events))
@@ -123,18 +155,23 @@ export class RedisBoard {
 
   constructor(redis: RedisClient, private readonly countCommands: (n: number) => void) {
     // Several apps in one test process may share a client: define each script once.
-    if (!('liveBeat' in redis)) redis.defineCommand('liveBeat', { lua: BEAT_LUA, numberOfKeys: 4 });
+    if (!('liveBeat' in redis)) redis.defineCommand('liveBeat', { lua: BEAT_LUA, numberOfKeys: 5 });
     if (!('liveSwitchPrimaries' in redis)) redis.defineCommand('liveSwitchPrimaries', { lua: SWITCH_LUA, numberOfKeys: 2 });
     this.redis = redis as RedisClient & BoardCommands;
   }
 
-  /** One heartbeat; `reported`: events the instance records itself. */
-  async beat(id: string, beat: InstanceBeat, { judge, leave, reported }: { judge: boolean; leave: boolean; reported: StoredEvent[] }): Promise<void> {
+  /** One heartbeat; `reported`: events the instance records itself, numbered within the process `epoch`. */
+  async beat(
+    id: string,
+    beat: InstanceBeat,
+    { judge, leave, epoch, reported }: { judge: boolean; leave: boolean; epoch: string; reported: ReportedEvent[] },
+  ): Promise<void> {
     this.countCommands(1);
     const [, calls] = await this.redis.liveBeat(
-      LIVE_KEYS.instances, LIVE_KEYS.gone, LIVE_KEYS.events, LIVE_KEYS.instance(id),
+      LIVE_KEYS.instances, LIVE_KEYS.gone, LIVE_KEYS.events, LIVE_KEYS.instance(id), LIVE_KEYS.reported(id),
       id, JSON.stringify(beat), String(GONE_AFTER_MS), String(KEEP_MS), String(MAX_EVENTS), judge ? '1' : '0', leave ? '1' : '0',
-      ...reported.map((event) => JSON.stringify(event)),
+      epoch, String(REPORTED_KEEP_MS),
+      ...reported.flatMap(({ seq, event }) => [String(seq), JSON.stringify(event)]),
     );
     this.countCommands(calls);
   }

@@ -6,17 +6,24 @@ import { RedisStore as RateLimitRedisStore } from 'rate-limit-redis';
 import { z } from 'zod';
 import { HttpError, unauthorized } from '../errors';
 import type { RedisClient } from '../redis';
-import { requireSession } from '../session/guards';
+import type { ReauthResult } from '../http-contract';
+import { activityOf } from '../session/activity';
+import { endedSessionError, requireCsrf, requireSession } from '../session/guards';
 import { endCurrentSession, startSession } from '../session/lifecycle';
-import type { SessionDeps } from '../session/types';
-import { sessionView } from '../session/view';
-import { authenticate } from '../users';
+import { refreshSnapshot } from '../session/snapshot';
+import type { LiveSession, SessionDeps } from '../session/types';
+import { recentLogin, sessionView } from '../session/view';
+import { authenticate, userById } from '../users';
 import { parse } from '../validate';
 
 const credentials = z.strictObject({
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(256),
+  // true: a long-lived session (the `remembered` lifetime class); absent or false: a standard one.
+  remember: z.boolean().optional(),
 });
+
+const reauthBody = z.strictObject({ password: z.string().min(1).max(256) });
 
 /**
  * rate-limit-redis loads its Lua scripts once, at start-up; if Redis was unreachable then, it keeps the
@@ -93,7 +100,9 @@ export function authRoutes(deps: SessionDeps & { redis?: RedisClient; logger: Lo
     // Its store errors (Redis down at start-up) go to the app's log, not to the console.
     logger: { error: logLimiterProblem, warn: logLimiterProblem },
     keyGenerator: (req) => {
-      const username = typeof req.body?.username === 'string' ? req.body.username.toLowerCase().slice(0, 64) : '';
+      // A reauth names no user: it is the session's, and its failures count against that account too.
+      const sessionUser = (req.session as Partial<LiveSession> | undefined)?.userId;
+      const username = typeof req.body?.username === 'string' ? req.body.username.toLowerCase().slice(0, 64) : (userById(sessionUser ?? '')?.username ?? '');
       return `${ipKeyGenerator(req.ip ?? '')}|${username}`;
     },
     handler: (_req, _res, _next, options) => {
@@ -102,12 +111,29 @@ export function authRoutes(deps: SessionDeps & { redis?: RedisClient; logger: Lo
   });
 
   router.post('/login', loginLimiter, async (req, res) => {
-    const { username, password } = parse(credentials, req.body);
+    const { username, password, remember } = parse(credentials, req.body);
     const user = await authenticate(username, password);
     if (!user) throw unauthorized('invalid_credentials', 'unknown user or wrong password');
-    await startSession(deps, req, user);
+    const live = await startSession(deps, req, user, remember === true);
+    refreshSnapshot(config, req, res, live, new Date(live.cookie.expires!).getTime());
     const session = sessionView(req, res, config);
     res.json({ user, session, csrfToken: session.csrfToken });
+  });
+
+  /*
+   * The password checked again for the sensitive routes (requireRecentLogin). The session id stays: the
+   * user's rights do not change (the session already holds all of them; only the check's time moves), the
+   * login that set them issued a fresh id already, and a new id would strand requests the other tabs have in
+   * flight with the old cookie and change the handle the user's other devices list.
+   */
+  router.post('/reauth', requireSession(deps), requireCsrf(config), loginLimiter, async (req, res) => {
+    const { password } = parse(reauthBody, req.body);
+    const user = userById((req.session as LiveSession).userId)!; // requireSession checked it exists
+    if (!(await authenticate(user.username, password))) throw unauthorized('invalid_credentials', 'wrong password');
+    const now = Date.now();
+    const entry = activityOf(req, config, 'reauth');
+    if (!(await deps.store.reauthenticate(req.sessionID, now, { ...entry, t: now }))) throw await endedSessionError(deps, req, res, req.sessionID);
+    res.json(recentLogin(now, config) satisfies ReauthResult);
   });
 
   router.post('/logout', requireSession(deps), async (req, res) => {

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../errors';
+import { activityOf } from '../session/activity';
 import { endedSessionError, requireCsrf, requireSession } from '../session/guards';
 import type { CartUpdate, LiveSession, SessionDeps } from '../session/types';
 import { cartItems } from '../session/view';
@@ -33,12 +34,13 @@ export function cartRoutes(deps: SessionDeps): Router {
   // Each add is one atomic update in the store: parallel adds to one cart all land.
   router.post('/cart/items', guard, requireCsrf(config), async (req, res) => {
     const item = parse(newItem, req.body);
-    await reply(req, res, await store.addToCart(req.sessionID, item.productId, item.quantity, config.session.maxBytes));
+    const entry = activityOf(req, config, 'cart_add', { productId: item.productId, quantity: item.quantity });
+    await reply(req, res, await store.addToCart(req.sessionID, item.productId, item.quantity, config.session.maxBytes, entry));
   });
 
   router.delete('/cart/items/:productId', guard, requireCsrf(config), async (req, res) => {
     const id = parse(productId, req.params.productId, 'productId');
-    await reply(req, res, await store.removeFromCart(req.sessionID, id));
+    await reply(req, res, await store.removeFromCart(req.sessionID, id, activityOf(req, config, 'cart_remove', { productId: id })));
   });
 
   return router;

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { activityOf } from '../session/activity';
 import { endedSessionError, requireCsrf, requireSession } from '../session/guards';
 import type { SessionDeps } from '../session/types';
 import { sessionView } from '../session/view';
@@ -14,7 +15,7 @@ export function currentSessionRoutes(deps: SessionDeps): Router {
 
   // The continuity probe: one atomic increment per call, so N calls on one session end at exactly +N.
   router.post('/visits', requireSession(deps), requireCsrf(config), async (req, res) => {
-    const visits = await store.incrementVisits(req.sessionID);
+    const visits = await store.incrementVisits(req.sessionID, activityOf(req, config, 'visit'));
     if (visits === null) throw await endedSessionError(deps, req, res, req.sessionID);
     res.json({ visits });
   });

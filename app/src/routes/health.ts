@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { HttpError } from '../errors';
 import type { SessionStore } from '../session/types';
 
 export function healthRoutes(store: SessionStore, registry: Registry, isDraining: () => boolean): Router {
@@ -26,8 +27,21 @@ export function healthRoutes(store: SessionStore, registry: Registry, isDraining
     res.json({ ok: true, servedBy: res.getHeader('X-Served-By') });
   });
 
-  router.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
+  /*
+   * `?name=…` (repeatable) answers only those metrics: a scraper that wants a few counters (the benchmark's
+   * probe) does not make every instance read the cluster statistics, whose gauges cost a Redis script.
+   */
+  router.get('/metrics', async (req, res) => {
+    const given = req.query.name;
+    if (given === undefined) {
+      res.type(registry.contentType).send(await registry.metrics());
+      return;
+    }
+    const names = ([] as unknown[]).concat(given);
+    const unknown = names.filter((name) => typeof name !== 'string' || !registry.getSingleMetric(name));
+    if (unknown.length > 0) throw new HttpError(400, 'unknown_metric', `no such metric: ${unknown.map(String).join(', ')}`);
+    const texts = await Promise.all((names as string[]).map((name) => registry.getSingleMetricAsString(name)));
+    res.type(registry.contentType).send(`${texts.join('\n')}\n`);
   });
 
   return router;

@@ -14,7 +14,7 @@ export function sessionCookieOptions(config: Readonly<Config>) {
 }
 
 /** The same cookie as this request gets it from express-session. */
-function cookieOptions(config: Readonly<Config>, req: Request) {
+export function cookieOptions(config: Readonly<Config>, req: Request) {
   return { ...sessionCookieOptions(config), secure: req.secure };
 }
 
@@ -24,8 +24,15 @@ export function issueSessionCookie(config: Readonly<Config>, req: Request, res: 
   res.cookie(config.session.cookieName, value, { ...cookieOptions(config, req), expires: new Date(expiresAt) });
 }
 
+/** The session's signed snapshot (REDIS_DOWN_POLICY=read-only, snapshot.ts): beside the session cookie, named after it. */
+export function snapshotCookieName(config: Readonly<Config>): string {
+  return `${config.session.cookieName}.snap`;
+}
+
+/** Clears the session cookie, and the snapshot that goes with it when there is one. */
 export function clearSessionCookie(config: Readonly<Config>, req: Request, res: Response): void {
   res.clearCookie(config.session.cookieName, cookieOptions(config, req));
+  if (config.session.redisDown.policy === 'read-only') res.clearCookie(snapshotCookieName(config), cookieOptions(config, req));
 }
 
 /**

@@ -9,6 +9,11 @@ import type { Config } from '../config';
 
 type Timeouts = Pick<Config['session'], 'idleTimeoutMs' | 'absoluteTimeoutMs' | 'touchAfterMs'>;
 
+/** The timeouts of a session's lifetime class: the settings' own, or their `remember` ones. */
+export function timeoutsFor(session: Config['session'], lifetime: 'remembered' | undefined): Timeouts {
+  return lifetime === 'remembered' ? session.remember : session;
+}
+
 /** By default a session is extended at most once per 1/30 of its idle window (60 s for 30 min). */
 export function defaultTouchAfterMs(idleTimeoutMs: number): number {
   return Math.floor(idleTimeoutMs / 30);
@@ -60,4 +65,9 @@ export function cookieExpiry(sess: WithCookie): number | null {
 /** Until when a store keeps a session saved at `now`: its cookie's expiry, or a day when the cookie has none. */
 export function storeExpiry(sess: WithCookie, now = Date.now()): number {
   return cookieExpiry(sess) ?? now + TTL_WITHOUT_COOKIE_EXPIRY_MS;
+}
+
+/** When the session's password was last checked: a reauth's time, else the login's (createdAt). */
+export function lastPasswordCheck(s: { authenticatedAt?: number; createdAt: number }): number {
+  return s.authenticatedAt ?? s.createdAt;
 }

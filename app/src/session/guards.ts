@@ -3,10 +3,12 @@ import type { Config } from '../config';
 import { HttpError, unauthorized } from '../errors';
 import { isStoreUnavailableError } from '../redis';
 import { userById } from '../users';
+import { activityOf, endOf } from './activity';
 import { clearSessionCookie, issueSessionCookie, presentedSessionId } from './cookie';
 import { isCsrfToken } from './csrf';
-import { idleExpiry, isDueForExtension } from './expiry';
+import { idleExpiry, isDueForExtension, lastPasswordCheck, timeoutsFor } from './expiry';
 import { detachSession } from './lifecycle';
+import { refreshSnapshot } from './snapshot';
 import type { EndReason, LiveSession, SessionDeps } from './types';
 
 const END_CODES: Record<EndReason, () => HttpError> = {
@@ -46,13 +48,14 @@ export function requireSession(deps: SessionDeps): RequestHandler {
     const now = Date.now();
     if (now >= live.absoluteExpiresAt) {
       // No marker needed: a cookie whose session is simply gone is already answered session_expired.
-      await store.end(live.userId, req.sessionID, 'expired', 0);
+      await store.end(live.userId, req.sessionID, 'expired', 0, endOf(req, config, 'expired'));
       metrics.sessionsEnded.inc({ reason: 'expired' });
       detachSession(req);
       clearSessionCookie(config, req, res);
       throw END_CODES.expired();
     }
-    if (isDueForExtension(config.session, now, live.lastSeenAt)) await extendIdleWindow(deps, req, res, live, now);
+    if (isDueForExtension(timeoutsFor(config.session, live.lifetime), now, live.lastSeenAt)) await extendIdleWindow(deps, req, res, live, now);
+    refreshSnapshot(config, req, res, live, res.locals.sessionTimes?.idleExpiresAt ?? new Date(live.cookie.expires!).getTime(), now);
     next();
   };
 }
@@ -65,10 +68,10 @@ export function requireSession(deps: SessionDeps): RequestHandler {
  */
 async function extendIdleWindow(deps: SessionDeps, req: Request, res: Response, live: LiveSession, now: number): Promise<void> {
   const { config, store } = deps;
-  const idleExpiresAt = idleExpiry(config.session, now, live.absoluteExpiresAt);
+  const idleExpiresAt = idleExpiry(timeoutsFor(config.session, live.lifetime), now, live.absoluteExpiresAt);
   let extended: boolean;
   try {
-    extended = await store.extend(req.sessionID, live.userId, idleExpiresAt, now);
+    extended = await store.extend(req.sessionID, live.userId, idleExpiresAt, now, activityOf(req, config, 'extend', { idleExpiresAt }));
   } catch (err) {
     if (!isStoreUnavailableError(err) || req.method !== 'GET') throw err;
     req.log?.warn({ err: (err as Error).message }, 'idle window not extended: the store refused the write');
@@ -78,6 +81,28 @@ async function extendIdleWindow(deps: SessionDeps, req: Request, res: Response, 
   issueSessionCookie(config, req, res, idleExpiresAt);
   res.locals.sessionTimes = { lastSeenAt: now, idleExpiresAt };
 }
+
+/**
+ * Sensitive routes (ending the other sessions, the admin routes) need a password check within
+ * SESSION_REAUTH_WINDOW_S: a stolen cookie alone, or an unattended browser, cannot use them. Past it the
+ * answer is 401 reauth_required and the session itself stays: POST /api/reauth renews the check. Goes after
+ * requireSession.
+ */
+export function requireRecentLogin(config: Readonly<Config>): RequestHandler {
+  return (req, _res, next) => {
+    const at = lastPasswordCheck(req.session as LiveSession);
+    if (Date.now() - at > config.session.reauthWindowMs) {
+      throw unauthorized('reauth_required', `this needs a password check within the last ${config.session.reauthWindowMs / 1000} s: POST /api/reauth {password}, then try again`);
+    }
+    next();
+  };
+}
+
+/** Admin routes: the session's user must hold the admin role. Goes after requireSession. */
+export const requireAdmin: RequestHandler = (req, _res, next) => {
+  if (userById((req.session as LiveSession).userId)?.role !== 'admin') throw new HttpError(403, 'admin_only', 'only an admin may do this');
+  next();
+};
 
 /** State-changing requests must echo the session's CSRF token (csrf.ts) in X-CSRF-Token. Goes after requireSession. */
 export function requireCsrf(config: Readonly<Config>): RequestHandler {

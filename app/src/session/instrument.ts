@@ -11,6 +11,9 @@ const PROMISE_OPERATIONS = [
   'end',
   'endReason',
   'countLive',
+  'reauthenticate',
+  'activity',
+  'stats',
 ] as const;
 
 // express-session calls these with a callback as the last argument.

@@ -35,6 +35,17 @@ export function endedKey(sid: string): string {
 }
 
 /**
+ * A session's activity log (activity.ts), a list in its session's slot, named by the session's handle so that
+ * a user's request for one of their handles finds it under their own tag (activityKeyOf).
+ */
+export function activityKey(sid: string): string {
+  const tag = tagOfSessionId(sid);
+  return tag ? activityKeyOf(tag, sessionHandle(sid)) : `activity:${sessionHandle(sid)}`;
+}
+
+export const activityKeyOf = (tag: string, handle: string) => `activity:{${tag}}${handle}`;
+
+/**
  * The record of one write to a session (a visit, a cart change) that Redis applied, in its session's slot: a copy
  * of the write that ioredis sends again after a dropped connection finds it and changes nothing (redis-store.ts).
  * `writeId` is random, one per write.
@@ -47,9 +58,21 @@ export function appliedWriteKey(sid: string, writeId: string): string {
 /** A fresh id for one write (96 random bits): never the same for two writes, the same for a re-sent copy. */
 export const newWriteId = () => randomBytes(12).toString('base64url');
 
+/** The statistics' keys (stats.ts), in the order the stats script takes them. */
+export const STATS_KEY_NAMES = ['live', 'meta', 'users', 'created', 'ended', 'durations', 'logins'] as const;
+
 /** The keys of one deployment: the tags are keyed with its SESSION_TAG_SECRET. */
 export class SessionKeys {
   constructor(private readonly tagSecret: string) {}
+
+  /**
+   * The statistics' keys, all under one tag of their own (one slot on a cluster: the stats script's keys go
+   * together), keyed like the users' tags, so two deployments on one Redis keep their figures apart.
+   */
+  statsKeys(): string[] {
+    const tag = createHmac('sha256', this.tagSecret).update('\0statistics').digest('base64url').slice(0, TAG_LENGTH);
+    return STATS_KEY_NAMES.map((name) => `stats:{${tag}}${name}`);
+  }
 
   userTag(userId: string): string {
     return createHmac('sha256', this.tagSecret).update(userId).digest('base64url').slice(0, TAG_LENGTH);

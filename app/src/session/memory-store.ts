@@ -1,5 +1,8 @@
 import { Store, type SessionData } from 'express-session';
+import { ACTIVITY_ENTRIES, ACTIVITY_RETENTION_MS, type ActivityEntry } from './activity';
 import { storeExpiry } from './expiry';
+import { sessionHandle } from './handle';
+import { MemoryStats, statsReasonOf, type RawStats } from './stats';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 interface Entry {
@@ -17,7 +20,10 @@ export class MemorySessionStore extends Store implements SessionStore {
   private readonly sessions = new Map<string, Entry>();
   private readonly byUser = new Map<string, Set<string>>();
   private readonly ended = new Map<string, { reason: EndReason; until: number }>();
+  /** Activity logs by user and handle, each kept until ACTIVITY_RETENTION_MS after its session's expiry or end. */
+  private readonly logs = new Map<string, { userId: string; entries: ActivityEntry[]; sessionExpiresAt: number; until: number }>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly figures = new MemoryStats();
 
   constructor(sweepIntervalMs = 60_000) {
     super();
@@ -47,6 +53,21 @@ export class MemorySessionStore extends Store implements SessionStore {
     this.sessions.set(sid, { json: JSON.stringify(sess), expiresAt });
   }
 
+  /** Adds an entry to the session's log; `sessionExpiresAt`: the session's expiry now (or its end). */
+  private log(userId: string, sid: string, entry: ActivityEntry, sessionExpiresAt: number): void {
+    const key = `${userId} ${sessionHandle(sid)}`;
+    const log = this.logs.get(key) ?? { userId, entries: [], sessionExpiresAt, until: 0 };
+    log.entries.unshift(entry);
+    log.entries.length = Math.min(log.entries.length, ACTIVITY_ENTRIES);
+    log.sessionExpiresAt = sessionExpiresAt;
+    log.until = sessionExpiresAt + ACTIVITY_RETENTION_MS;
+    this.logs.set(key, log);
+  }
+
+  private logBeside(sid: string, sess: SessionData, entry: ActivityEntry): void {
+    this.log(sess.userId, sid, entry, this.sessions.get(sid)!.expiresAt);
+  }
+
   override get(sid: string, cb: (err: unknown, session?: SessionData | null) => void): void {
     cb(null, this.live(sid));
   }
@@ -68,27 +89,28 @@ export class MemorySessionStore extends Store implements SessionStore {
     cb?.();
   }
 
-  async incrementVisits(sid: string): Promise<number | null> {
+  async incrementVisits(sid: string, entry: ActivityEntry): Promise<number | null> {
     const sess = this.live(sid);
     if (!sess) return null;
     sess.visits = (sess.visits ?? 0) + 1;
     this.write(sid, sess, this.sessions.get(sid)!.expiresAt);
+    this.logBeside(sid, sess, entry);
     return sess.visits;
   }
 
-  async addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate> {
-    return this.updateCart(sid, maxBytes, (cart) => {
+  async addToCart(sid: string, productId: string, quantity: number, maxBytes: number, entry: ActivityEntry): Promise<CartUpdate> {
+    return this.updateCart(sid, maxBytes, entry, (cart) => {
       cart[productId] = (cart[productId] ?? 0) + quantity;
     });
   }
 
-  async removeFromCart(sid: string, productId: string): Promise<CartUpdate> {
-    return this.updateCart(sid, Number.MAX_SAFE_INTEGER, (cart) => {
+  async removeFromCart(sid: string, productId: string, entry: ActivityEntry): Promise<CartUpdate> {
+    return this.updateCart(sid, Number.MAX_SAFE_INTEGER, entry, (cart) => {
       delete cart[productId];
     });
   }
 
-  private updateCart(sid: string, maxBytes: number, change: (cart: Cart) => void): CartUpdate {
+  private updateCart(sid: string, maxBytes: number, entry: ActivityEntry, change: (cart: Cart) => void): CartUpdate {
     const sess = this.live(sid);
     if (!sess) return { status: 'missing' };
     const cart: Cart = { ...(sess.cart ?? {}) };
@@ -97,22 +119,41 @@ export class MemorySessionStore extends Store implements SessionStore {
     const bytes = Buffer.byteLength(json);
     if (bytes > maxBytes) return { status: 'too_large', bytes };
     this.sessions.set(sid, { json, expiresAt: this.sessions.get(sid)!.expiresAt });
+    this.logBeside(sid, sess, entry);
     return { status: 'ok', cart };
   }
 
-  async extend(sid: string, _userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
+  async reauthenticate(sid: string, at: number, entry: ActivityEntry): Promise<boolean> {
+    const sess = this.live(sid);
+    if (!sess) return false;
+    sess.authenticatedAt = at;
+    this.write(sid, sess, this.sessions.get(sid)!.expiresAt);
+    this.logBeside(sid, sess, entry);
+    return true;
+  }
+
+  async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number, entry: ActivityEntry): Promise<boolean> {
     const sess = this.live(sid);
     if (!sess) return false;
     sess.lastSeenAt = lastSeenAt;
     sess.cookie.expires = new Date(expiresAt);
     this.write(sid, sess, expiresAt);
+    this.log(userId, sid, entry, expiresAt);
+    this.figures.extend(sessionHandle(sid), expiresAt);
     return true;
   }
 
-  async register(userId: string, sid: string): Promise<void> {
+  async register(userId: string, sid: string, expiresAt: number, entry: ActivityEntry): Promise<void> {
     const sids = this.byUser.get(userId) ?? new Set<string>();
     sids.add(sid);
     this.byUser.set(userId, sids);
+    this.log(userId, sid, entry, expiresAt);
+    const absoluteExpiresAt = Number(entry.d?.absoluteExpiresAt ?? expiresAt);
+    this.figures.open(sessionHandle(sid), { userId, createdAt: entry.t, absoluteExpiresAt }, expiresAt, entry.s);
+  }
+
+  async stats(): Promise<RawStats> {
+    return this.figures.read();
   }
 
   async listForUser(userId: string): Promise<StoredSession[]> {
@@ -139,10 +180,18 @@ export class MemorySessionStore extends Store implements SessionStore {
     return live;
   }
 
-  async end(userId: string, sid: string, reason: EndReason, until: number): Promise<void> {
+  async end(userId: string, sid: string, reason: EndReason, until: number, entry: ActivityEntry): Promise<void> {
     this.sessions.delete(sid);
     this.byUser.get(userId)?.delete(sid);
     if (until > Date.now()) this.ended.set(sid, { reason, until });
+    this.log(userId, sid, entry, entry.t);
+    this.figures.close(sessionHandle(sid), statsReasonOf(entry));
+  }
+
+  async activity(userId: string, handle: string): Promise<{ entries: ActivityEntry[]; sessionExpiresAt: number | null } | null> {
+    const log = this.logs.get(`${userId} ${handle}`);
+    if (!log || log.until <= Date.now()) return null;
+    return { entries: [...log.entries], sessionExpiresAt: log.sessionExpiresAt };
   }
 
   async endReason(sid: string): Promise<EndReason | null> {
@@ -160,6 +209,7 @@ export class MemorySessionStore extends Store implements SessionStore {
     const now = Date.now();
     for (const [sid, entry] of this.sessions) if (entry.expiresAt <= now) this.sessions.delete(sid);
     for (const [sid, marker] of this.ended) if (marker.until <= now) this.ended.delete(sid);
+    for (const [key, log] of this.logs) if (log.until <= now) this.logs.delete(key);
     for (const [userId, sids] of this.byUser) {
       for (const sid of sids) if (!this.sessions.has(sid)) sids.delete(sid);
       if (sids.size === 0) this.byUser.delete(userId);

@@ -6,7 +6,10 @@ import type { CookieOptions, Session, SessionData } from 'express-session';
 import type { RedisClient } from '../redis';
 import { WriteNotReplicatedError, type ReplicatedWrites } from './durability';
 import { cookieExpiry, storeExpiry } from './expiry';
-import { SESSION_PREFIX, SessionKeys, appliedWriteKey, endedKey, newWriteId, sessionKey } from './keys';
+import { ACTIVITY_ENTRIES, ACTIVITY_RETENTION_MS, type ActivityEntry } from './activity';
+import { sessionHandle } from './handle';
+import { LOGIN_RATE_WINDOW_MS, STATS_WINDOW_MS, statsReasonOf, type RawStats } from './stats';
+import { SESSION_PREFIX, SessionKeys, activityKey, activityKeyOf, appliedWriteKey, endedKey, newWriteId, sessionKey } from './keys';
 import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from './types';
 
 /*
@@ -27,9 +30,26 @@ import type { Cart, CartUpdate, EndReason, SessionStore, StoredSession } from '.
  * result and changes nothing. The record is written by the same script as the change, so Redis, its AOF and its
  * replica hold both or neither (docs/reliability.md, "Writes in flight on a dropped connection").
  */
+/*
+ * Every script that changes a session also writes its activity entry (activity.ts) into the session's log,
+ * the script's last key, with its last two arguments: the entry, and how long the log outlives the session.
+ * The log keeps the newest ACTIVITY_ENTRIES and expires that long after the session's key does.
+ */
+const LOG_ACTIVITY = `
+  local function log_activity(log, entry, expires_at)
+    redis.call('LPUSH', log, entry)
+    redis.call('LTRIM', log, 0, ${ACTIVITY_ENTRIES - 1})
+    if expires_at > 0 then redis.call('PEXPIREAT', log, expires_at) end
+  end
+  -- for a change that keeps the session's TTL: the log lives on past the session's own expiry
+  local function log_beside(log, session, entry, retention)
+    local expires_at = redis.call('PEXPIRETIME', session)
+    log_activity(log, entry, expires_at > 0 and expires_at + tonumber(retention) or 0)
+  end`;
+
 const SCRIPTS = {
-  // KEYS: session, applied-write record. ARGV: the record's life (ms)
-  incrementVisits: { keys: 2, lua: `
+  // KEYS: session, applied-write record, activity log. ARGV: the record's life (ms), entry, retention (ms)
+  incrementVisits: { keys: 3, lua: `${LOG_ACTIVITY}
     local done = redis.call('GET', KEYS[2])
     if done then return tonumber(done) end
     local raw = redis.call('GET', KEYS[1])
@@ -38,10 +58,11 @@ const SCRIPTS = {
     s.visits = (tonumber(s.visits) or 0) + 1
     redis.call('SET', KEYS[1], cjson.encode(s), 'KEEPTTL')
     redis.call('SET', KEYS[2], s.visits, 'PX', ARGV[1])
+    log_beside(KEYS[3], KEYS[1], ARGV[2], ARGV[3])
     return s.visits` },
-  // KEYS: session, applied-write record. ARGV: productId, quantity to add (0 = remove the item), max serialized
-  // bytes, the record's life (ms)
-  updateCart: { keys: 2, lua: `
+  // KEYS: session, applied-write record, activity log. ARGV: productId, quantity to add (0 = remove the item),
+  // max serialized bytes, the record's life (ms), entry, retention (ms)
+  updateCart: { keys: 3, lua: `${LOG_ACTIVITY}
     local done = redis.call('GET', KEYS[2])
     if done then return {'ok', done} end
     local raw = redis.call('GET', KEYS[1])
@@ -59,9 +80,21 @@ const SCRIPTS = {
     redis.call('SET', KEYS[1], out, 'KEEPTTL')
     local cart = cjson.encode(s.cart)
     redis.call('SET', KEYS[2], cart, 'PX', ARGV[4])
+    log_beside(KEYS[3], KEYS[1], ARGV[5], ARGV[6])
     return {'ok', cart}` },
-  // KEYS: session, user index. ARGV: expiresAt (ms), lastSeenAt (ms), sid, expires as ISO text
-  extend: { keys: 2, lua: `
+  // KEYS: session, activity log. ARGV: when the password was checked (ms), entry, retention (ms). Setting a time
+  // is idempotent: a resent copy changes nothing but logs the reauth twice.
+  reauthenticate: { keys: 2, lua: `${LOG_ACTIVITY}
+    local raw = redis.call('GET', KEYS[1])
+    if not raw then return 0 end
+    local s = cjson.decode(raw)
+    s.auth = tonumber(ARGV[1])
+    redis.call('SET', KEYS[1], cjson.encode(s), 'KEEPTTL')
+    log_beside(KEYS[2], KEYS[1], ARGV[2], ARGV[3])
+    return 1` },
+  // KEYS: session, user index, activity log. ARGV: expiresAt (ms), lastSeenAt (ms), sid, expires as ISO text,
+  // entry, retention (ms)
+  extend: { keys: 3, lua: `${LOG_ACTIVITY}
     local raw = redis.call('GET', KEYS[1])
     if not raw then
       redis.call('ZREM', KEYS[2], ARGV[3])
@@ -81,13 +114,55 @@ const SCRIPTS = {
     if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[1]) then
       redis.call('PEXPIREAT', KEYS[2], ARGV[1])
     end
+    log_activity(KEYS[3], ARGV[5], tonumber(ARGV[1]) + tonumber(ARGV[6]))
     return 1` },
-  // KEYS: user index. ARGV: sid, expiresAt (ms), now (ms)
-  register: { keys: 1, lua: `
+  // KEYS: user index, activity log. ARGV: sid, expiresAt (ms), now (ms), entry (the login), retention (ms)
+  register: { keys: 2, lua: `${LOG_ACTIVITY}
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
     if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
       redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+    end
+    log_activity(KEYS[2], ARGV[4], tonumber(ARGV[2]) + tonumber(ARGV[5]))
+    return 1` },
+  // The statistics (stats.ts). KEYS: keys.ts STATS_KEY_NAMES. ARGV: operation (open, extend, close, read), now,
+  // how long ended sessions' durations and logins are kept, the login rate's window (all ms), then the
+  // operation's own: open handle, user, createdAt, expiresAt, absoluteExpiresAt, instance; extend handle,
+  // expiresAt; close handle, reason. Every call first closes the sessions whose expiry has passed.
+  stats: { keys: 7, lua: `
+    local live, meta, users, created, ended, durations, logins = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+    local op, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+    local function close(handle, reason, at)
+      local m = redis.call('HGET', meta, handle)
+      if redis.call('ZREM', live, handle) == 0 then return end
+      redis.call('HINCRBY', ended, reason, 1)
+      if not m then return end
+      redis.call('HDEL', meta, handle)
+      local user, created_at = string.match(m, '^(.*)|(%d+)|%d+$')
+      if redis.call('HINCRBY', users, user, -1) <= 0 then redis.call('HDEL', users, user) end
+      redis.call('ZADD', durations, at, handle .. ':' .. (at - tonumber(created_at)))
+    end
+    local expired = redis.call('ZRANGEBYSCORE', live, '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
+    for i = 1, #expired, 2 do
+      local handle, at = expired[i], tonumber(expired[i + 1])
+      local m = redis.call('HGET', meta, handle)
+      local absolute = m and tonumber(string.match(m, '|(%d+)$')) or 0
+      close(handle, at >= absolute and 'absolute_expiry' or 'idle_expiry', at)
+    end
+    redis.call('ZREMRANGEBYSCORE', durations, '-inf', now - window)
+    redis.call('ZREMRANGEBYSCORE', logins, '-inf', now - window)
+    if op == 'open' then
+      if redis.call('ZADD', live, ARGV[8], ARGV[5]) == 1 then redis.call('HINCRBY', users, ARGV[6], 1) end
+      redis.call('HSET', meta, ARGV[5], ARGV[6] .. '|' .. ARGV[7] .. '|' .. ARGV[9])
+      redis.call('HINCRBY', created, ARGV[10], 1)
+      redis.call('ZADD', logins, now, ARGV[5])
+    elseif op == 'extend' then
+      redis.call('ZADD', live, 'XX', ARGV[6], ARGV[5])
+    elseif op == 'close' then
+      close(ARGV[5], ARGV[6], now)
+    else
+      return { redis.call('ZCARD', live), redis.call('HLEN', users), redis.call('HGETALL', created), redis.call('HGETALL', ended),
+        redis.call('ZRANGEBYSCORE', durations, now - window, '+inf'), redis.call('ZCOUNT', logins, now - tonumber(ARGV[4]), '+inf') }
     end
     return 1` },
 } as const;
@@ -112,6 +187,19 @@ function withScriptBody(command: Command): Command {
 
 type Results = [error: Error | null, reply: unknown][];
 
+/**
+ * A session write refused before it was sent: the connection was not ready. ioredis would queue it while it
+ * reconnects, and its commandTimeout would answer the request 503 — but the queued write would still go out
+ * if the connection came back before the queue was flushed (seen: a visit answered 503 applied 1.2 s later).
+ * A write either goes out now or not at all; reads may wait in the queue.
+ */
+export class WriteNotSentError extends Error {
+  override name = 'WriteNotSentError';
+  constructor(operation: string) {
+    super(`session write ${operation} not sent: the connection to Redis is not ready`);
+  }
+}
+
 /*
  * How long an applied write's record lives: longer than a copy could still come. ioredis sends the copies as
  * soon as its next connection is ready, after its first retry (100 ms) or, across a Sentinel failover, once the
@@ -133,6 +221,7 @@ const STORED_NAMES = new Map([
   ['createdAt', 'created'],
   ['lastSeenAt', 'seen'],
   ['absoluteExpiresAt', 'absolute'],
+  ['authenticatedAt', 'auth'],
   ['createdBy', 'by'],
   ['userAgent', 'ua'],
 ]);
@@ -143,7 +232,7 @@ const TAKEN_NAMES = new Set(['expires', 'cookie', ...SESSION_NAMES.keys()]);
  * Any field name must survive a save (express-session saves whatever a handler put in the session, after
  * the response has started): a name that would read back as one of the blob's own, or that starts with the
  * escape, is stored with one ESCAPE in front, and a read strips one. The app's own fields never need it,
- * and neither do the fields the Lua scripts touch (`visits`, `cart`, `expires`, `seen`, `cookie`).
+ * and neither do the fields the Lua scripts touch (`visits`, `cart`, `expires`, `seen`, `auth`, `cookie`).
  */
 const ESCAPE = '~';
 
@@ -245,6 +334,8 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     cookie: CookieOptions,
     private readonly keys: SessionKeys,
     private readonly replicated?: ReplicatedWrites,
+    /** A statistics update that failed after its session write succeeded: the figures lag, the request is served. */
+    private readonly statsFailed: (err: unknown) => void = () => undefined,
   ) {
     // disableTouch: express-session would EXPIRE on every read and move the TTL away from the cookie's
     // expiry; the app extends sessions itself, lazily, with `extend`.
@@ -263,6 +354,7 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
    * own: ioredis's scripts would resend it alone, after the WAIT, which would then not cover it.
    */
   private async write(operation: string, commands: Command[]): Promise<unknown[]> {
+    if (!this.isReady()) throw new WriteNotSentError(operation);
     let results = await this.send(commands);
     if (results.some(([err]) => err?.message.startsWith('NOSCRIPT'))) results = await this.send(commands.map(withScriptBody));
     const failed = results.find(([err]) => err);
@@ -323,22 +415,23 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     await answer(cb, () => this.write('destroy', [['del', sessionKey(sid)]]));
   }
 
-  async incrementVisits(sid: string): Promise<number | null> {
-    const [visits] = await this.write('incrementVisits', [script('incrementVisits', sessionKey(sid), appliedWriteKey(sid, newWriteId()), APPLIED_WRITE_TTL_MS)]);
+  async incrementVisits(sid: string, entry: ActivityEntry): Promise<number | null> {
+    const record = appliedWriteKey(sid, newWriteId());
+    const [visits] = await this.write('incrementVisits', [script('incrementVisits', sessionKey(sid), record, activityKey(sid), APPLIED_WRITE_TTL_MS, ...logged(entry))]);
     return visits === null ? null : Number(visits);
   }
 
-  addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate> {
-    return this.updateCart(sid, productId, quantity, maxBytes);
+  addToCart(sid: string, productId: string, quantity: number, maxBytes: number, entry: ActivityEntry): Promise<CartUpdate> {
+    return this.updateCart(sid, productId, quantity, maxBytes, entry);
   }
 
-  removeFromCart(sid: string, productId: string): Promise<CartUpdate> {
-    return this.updateCart(sid, productId, 0, Number.MAX_SAFE_INTEGER);
+  removeFromCart(sid: string, productId: string, entry: ActivityEntry): Promise<CartUpdate> {
+    return this.updateCart(sid, productId, 0, Number.MAX_SAFE_INTEGER, entry);
   }
 
-  private async updateCart(sid: string, productId: string, add: number, maxBytes: number): Promise<CartUpdate> {
+  private async updateCart(sid: string, productId: string, add: number, maxBytes: number, entry: ActivityEntry): Promise<CartUpdate> {
     const record = appliedWriteKey(sid, newWriteId());
-    const [reply] = await this.write('updateCart', [script('updateCart', sessionKey(sid), record, productId, add, maxBytes, APPLIED_WRITE_TTL_MS)]);
+    const [reply] = await this.write('updateCart', [script('updateCart', sessionKey(sid), record, activityKey(sid), productId, add, maxBytes, APPLIED_WRITE_TTL_MS, ...logged(entry))]);
     const [status, detail] = reply as [string, string | number];
     if (status === 'missing') return { status };
     if (status === 'too_large') return { status, bytes: Number(detail) };
@@ -346,14 +439,54 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return { status: 'ok', cart: JSON.parse(String(detail)) as Cart };
   }
 
-  async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean> {
-    const index = this.keys.userIndexKey(userId);
-    const [done] = await this.write('extend', [script('extend', sessionKey(sid), index, expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString())]);
+  async reauthenticate(sid: string, at: number, entry: ActivityEntry): Promise<boolean> {
+    const [done] = await this.write('reauthenticate', [script('reauthenticate', sessionKey(sid), activityKey(sid), at, ...logged(entry))]);
     return Number(done) === 1;
   }
 
-  async register(userId: string, sid: string, expiresAt: number): Promise<void> {
-    await this.write('register', [script('register', this.keys.userIndexKey(userId), sid, expiresAt, Date.now())]);
+  async extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number, entry: ActivityEntry): Promise<boolean> {
+    const index = this.keys.userIndexKey(userId);
+    const [done] = await this.write('extend', [script('extend', sessionKey(sid), index, activityKey(sid), expiresAt, lastSeenAt, sid, new Date(expiresAt).toISOString(), ...logged(entry))]);
+    if (Number(done) !== 1) return false;
+    await this.updateStats('extend', sessionHandle(sid), expiresAt);
+    return true;
+  }
+
+  async register(userId: string, sid: string, expiresAt: number, entry: ActivityEntry): Promise<void> {
+    await this.write('register', [script('register', this.keys.userIndexKey(userId), activityKey(sid), sid, expiresAt, Date.now(), ...logged(entry))]);
+    const absoluteExpiresAt = Number(entry.d?.absoluteExpiresAt ?? expiresAt);
+    await this.updateStats('open', sessionHandle(sid), userId, entry.t, expiresAt, absoluteExpiresAt, entry.s);
+  }
+
+  async stats(): Promise<RawStats> {
+    const [sessions, users, created, ended, durations, logins] = (await this.stat('read')) as [number, number, string[], string[], string[], number];
+    const pairs = (flat: string[]) => Object.fromEntries(flat.flatMap((value, i) => (i % 2 === 0 ? [[value, Number(flat[i + 1])]] : [])));
+    return {
+      activeSessions: sessions,
+      activeUsers: users,
+      createdByInstance: pairs(created),
+      endedByReason: pairs(ended),
+      recentDurationsMs: durations.map((member) => Number(member.slice(member.lastIndexOf(':') + 1))),
+      loginsLastMinute: logins,
+    };
+  }
+
+  /*
+   * The statistics live under a tag of their own (keys.ts statsKeys), so on a cluster they are one more command
+   * after the session's write, never part of it: at a login, an extension and an end, not on a visit or a read.
+   */
+  private async updateStats(operation: 'open' | 'extend' | 'close', ...args: (string | number)[]): Promise<void> {
+    await this.stat(operation, ...args).catch(this.statsFailed);
+  }
+
+  private async stat(operation: string, ...args: (string | number)[]): Promise<unknown> {
+    const all = [...this.keys.statsKeys(), operation, Date.now(), STATS_WINDOW_MS, LOGIN_RATE_WINDOW_MS, ...args];
+    try {
+      return await this.redis.evalsha(SCRIPT_SHAS.stats, SCRIPTS.stats.keys, ...all);
+    } catch (err) {
+      if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
+      return this.redis.eval(SCRIPTS.stats.lua, SCRIPTS.stats.keys, ...all);
+    }
   }
 
   async listForUser(userId: string): Promise<StoredSession[]> {
@@ -382,12 +515,26 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
     return live;
   }
 
-  async end(userId: string, sid: string, reason: EndReason, until: number): Promise<void> {
+  async end(userId: string, sid: string, reason: EndReason, until: number, entry: ActivityEntry): Promise<void> {
     const marker: Command[] = until > Date.now() ? [['set', endedKey(sid), reason, 'PXAT', until]] : [];
-    const transaction: Command[] = [['multi'], ['del', sessionKey(sid)], ['zrem', this.keys.userIndexKey(userId), sid], ...marker, ['exec']];
+    const log = activityKey(sid);
+    const transaction: Command[] = [
+      ['multi'], ['del', sessionKey(sid)], ['zrem', this.keys.userIndexKey(userId), sid], ...marker,
+      ['lpush', log, JSON.stringify(entry)], ['ltrim', log, 0, ACTIVITY_ENTRIES - 1], ['pexpireat', log, entry.t + ACTIVITY_RETENTION_MS],
+      ['exec'],
+    ];
     const replies = (await this.write('end', transaction)).at(-1) as unknown[];
     const failed = replies.find((reply) => reply instanceof Error);
     if (failed) throw failed;
+    await this.updateStats('close', sessionHandle(sid), statsReasonOf(entry));
+  }
+
+  async activity(userId: string, handle: string): Promise<{ entries: ActivityEntry[]; sessionExpiresAt: number | null } | null> {
+    // The handle names the log under the user's own tag: another user's handle finds nothing here.
+    const log = activityKeyOf(this.keys.userTag(userId), handle);
+    const [raw, expiresAt] = await Promise.all([this.redis.lrange(log, 0, ACTIVITY_ENTRIES - 1), this.redis.pexpiretime(log)]);
+    if (raw.length === 0) return null;
+    return { entries: raw.map((json) => JSON.parse(json) as ActivityEntry), sessionExpiresAt: expiresAt > 0 ? expiresAt - ACTIVITY_RETENTION_MS : null };
   }
 
   async endReason(sid: string): Promise<EndReason | null> {
@@ -425,6 +572,11 @@ export class RedisSessionStore extends RedisStore implements SessionStore {
   async close(): Promise<void> {
     // The Redis client is owned by whoever created it (server.ts or a test); nothing to release here.
   }
+}
+
+/** An activity entry as a script's last two arguments: the entry, and how long the log outlives the session. */
+function logged(entry: ActivityEntry): [string, number] {
+  return [JSON.stringify(entry), ACTIVITY_RETENTION_MS];
 }
 
 /** A Store method's outcome, to express-session's callback, or as the promise's when there is none. */

@@ -2,6 +2,8 @@ import type { Session, SessionData, Store } from 'express-session';
 import type { Config } from '../config';
 import type { StoreMode } from '../http-contract';
 import type { Metrics } from '../metrics';
+import type { ActivityEntry } from './activity';
+import type { RawStats } from './stats';
 
 /** productId → quantity. A map, not a list, so an add is one atomic field update. */
 export type Cart = Record<string, number>;
@@ -16,6 +18,10 @@ declare module 'express-session' {
     createdAt: number;
     lastSeenAt: number;
     absoluteExpiresAt: number;
+    /** When the password was last checked by POST /api/reauth; absent until then: the login's, createdAt. */
+    authenticatedAt?: number;
+    /** Set only for a login with `remember: true`; absent: standard (so a standard blob stays as it was). */
+    lifetime?: 'remembered';
     visits: number;
     cart: Cart;
     createdBy: string;
@@ -72,18 +78,29 @@ export interface SessionStore extends Store {
    * look up while nothing comes back through it (a network partition drops packets; no RST closes it).
    */
   checkReachable(): Promise<boolean>;
-  incrementVisits(sid: string): Promise<number | null>;
-  addToCart(sid: string, productId: string, quantity: number, maxBytes: number): Promise<CartUpdate>;
-  removeFromCart(sid: string, productId: string): Promise<CartUpdate>;
+  // Each change takes the activity entry (activity.ts) that records it: written with it, atomically, or not at all.
+  incrementVisits(sid: string, entry: ActivityEntry): Promise<number | null>;
+  addToCart(sid: string, productId: string, quantity: number, maxBytes: number, entry: ActivityEntry): Promise<CartUpdate>;
+  removeFromCart(sid: string, productId: string, entry: ActivityEntry): Promise<CartUpdate>;
+  /** Records a fresh password check on a live session (POST /api/reauth); false when it is gone. */
+  reauthenticate(sid: string, at: number, entry: ActivityEntry): Promise<boolean>;
   /** Moves the idle expiry of a live session (cookie data and store TTL alike); false when it is gone. */
-  extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number): Promise<boolean>;
-  /** Adds a freshly saved session to its user's index. */
-  register(userId: string, sid: string, expiresAt: number): Promise<void>;
+  extend(sid: string, userId: string, expiresAt: number, lastSeenAt: number, entry: ActivityEntry): Promise<boolean>;
+  /** Adds a freshly saved session to its user's index; `entry` is its login. */
+  register(userId: string, sid: string, expiresAt: number, entry: ActivityEntry): Promise<void>;
   /** The user's live sessions; index entries whose session is gone are pruned on the way. */
   listForUser(userId: string): Promise<StoredSession[]>;
   /** Deletes a session, drops it from the index and leaves a marker saying why, until `until`. */
-  end(userId: string, sid: string, reason: EndReason, until: number): Promise<void>;
+  end(userId: string, sid: string, reason: EndReason, until: number, entry: ActivityEntry): Promise<void>;
+  /**
+   * A session's activity log by its handle, among the user's sessions (live, or ended within the retention),
+   * newest first, with when the session's key expires (null: it has no expiry); null when the user has no
+   * session with that handle.
+   */
+  activity(userId: string, handle: string): Promise<{ entries: ActivityEntry[]; sessionExpiresAt: number | null } | null>;
   endReason(sid: string): Promise<EndReason | null>;
+  /** The sessions' figures (stats.ts): the whole cluster's in a shared store, this process's in memory. */
+  stats(): Promise<RawStats>;
   countLive(userIds: readonly string[]): Promise<number>;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { CartItem, DeviceSession, SessionView } from '../http-contract';
 import { userById } from '../users';
 import { csrfToken } from './csrf';
+import { lastPasswordCheck } from './expiry';
 import { sessionHandle } from './handle';
 import type { Cart, LiveSession, StoredSession } from './types';
 
@@ -25,6 +26,8 @@ export function sessionView(req: Request, res: Response, config: Readonly<Config
     lastSeenAt: iso(times.lastSeenAt),
     idleExpiresAt: iso(times.idleExpiresAt),
     absoluteExpiresAt: iso(s.absoluteExpiresAt),
+    lifetime: s.lifetime ?? 'standard',
+    ...recentLogin(lastPasswordCheck(s), config),
     visits: s.visits,
     cart: { items: cartItems(s.cart) },
     createdBy: s.createdBy,
@@ -33,6 +36,11 @@ export function sessionView(req: Request, res: Response, config: Readonly<Config
     // running during a rolling deploy, check that one.
     csrfToken: s.csrfToken ?? csrfToken(req.sessionID, config.session.secrets),
   };
+}
+
+/** When the password was last checked, and until when that counts as recent (SESSION_REAUTH_WINDOW_S). */
+export function recentLogin(at: number, config: Readonly<Config>): { authenticatedAt: string; recentLoginUntil: string } {
+  return { authenticatedAt: iso(at), recentLoginUntil: iso(at + config.session.reauthWindowMs) };
 }
 
 /** One of the user's sessions as GET /api/sessions lists it; `currentSid` is the listing request's own. */
