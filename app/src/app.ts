@@ -189,12 +189,14 @@ function securityHeaders(): RequestHandler {
  * at once; its scripts, stylesheet and icon may be reused for 5 minutes.
  */
 function dashboardFiles(dir: string): RequestHandler {
-  return express.static(dir, {
+  const files = express.static(dir, {
     maxAge: '5m',
     setHeaders: (res, file) => {
       if (file.endsWith('.html')) res.setHeader('Cache-Control', 'no-cache');
     },
   });
+  // No page lives under /api: an API request goes on without the fs.stat serve-static would make for it.
+  return (req, res, next) => (req.path.startsWith('/api/') ? next() : files(req, res, next));
 }
 
 /** Everything under /api: never cached, cross-site writes refused, JSON bodies, the session, the routes. */

@@ -7,9 +7,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 const TOKEN_BYTES = 24; // 192 bits: 32 base64url characters, the length the stored tokens had
 
+// The key of each secret, derived once: it is the same for every request (one HMAC per check, not two).
+const keys = new Map<string, Buffer>();
+
 function derive(secret: string, sid: string): string {
   // A key of its own per secret: an HMAC of the id with the secret itself is the cookie's signature.
-  const key = createHmac('sha256', secret).update('csrf-token').digest();
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = createHmac('sha256', secret).update('csrf-token').digest()));
   return createHmac('sha256', key).update(sid).digest().subarray(0, TOKEN_BYTES).toString('base64url');
 }
 

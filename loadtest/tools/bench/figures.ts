@@ -233,7 +233,7 @@ export function steadyFigures(phase: SteadyPhase, summary: K6Summary, m: Measure
 }
 
 /**
- * Each container costs CPU with no request at all: Docker's healthcheck starts a node process in every app
+ * Each container costs CPU with no request at all: Docker's healthcheck probes every app
  * every 3 s, Sentinel pings Redis, Redis replicates. A container's idle rate is what it used while the other
  * variant was under load (sticky's phase for the Redis stack, the Redis phases for the sticky one); the net
  * figures are the phase's CPU less that rate × the phase's length: what the requests themselves cost.
