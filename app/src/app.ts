@@ -94,11 +94,15 @@ export function createApp({ config, logger, redis, writeRedis, processMetrics = 
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag (a SHA-1 of every body) on the API's answers: they are Cache-Control: no-store, never revalidated.
+  // The dashboard's files keep theirs: serve-static sets its own.
+  app.set('etag', false);
   // Behind nginx the client address and scheme come from X-Forwarded-*; trust exactly that many hops.
   app.set('trust proxy', config.trustProxy);
 
   app.use(stampResponse(config, isDraining));
   app.use(requestLogger(logger));
+  app.use(flushLogAfterChanges(logger));
   app.use(recordRequest(metrics, figures));
   app.use(securityHeaders());
 
@@ -176,6 +180,23 @@ function requestLogger(logger: Logger): RequestHandler {
   });
 }
 
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The log's destination is buffered (server.ts): the line of every request that may have changed state
+ * (login, logout, revocation, any write) or failed (4xx, 5xx) is written out as soon as it is logged, so a
+ * crash or a kill right after the answer loses no such line; only successful reads' lines wait, at most a
+ * second. Goes after requestLogger: its own 'finish' listener, which writes the line, runs first.
+ */
+function flushLogAfterChanges(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    res.once('finish', () => {
+      if (!READS.has(req.method) || res.statusCode >= 400) logger.flush();
+    });
+    next();
+  };
+}
+
 function securityHeaders(): RequestHandler {
   return helmet({
     // The demo is served over plain http on loopback: upgrading requests or pinning https would break it.
@@ -209,7 +230,7 @@ function apiRouter(deps: SessionDeps, { redis, logger, cookie, keys }: Pick<AppD
   });
   // Before the body is read or a session loaded: a request another site made is refused untouched.
   api.use(rejectCrossSite);
-  api.use(express.json({ limit: '16kb', strict: true }));
+  api.use(jsonBodies());
   api.use(sessionMiddleware(config, store, cookie, keys));
   api.use(authRoutes({ ...deps, redis, logger }));
   api.use(currentSessionRoutes(deps));
@@ -225,6 +246,12 @@ function apiRouter(deps: SessionDeps, { redis, logger, cookie, keys }: Pick<AppD
 }
 
 type SessionCookie = ReturnType<typeof sessionCookieOptions>;
+
+/** JSON bodies of the requests that carry one: a read's body means nothing here, so it is not parsed (nor its absence checked). */
+function jsonBodies(): RequestHandler {
+  const json = express.json({ limit: '16kb', strict: true });
+  return (req, res, next) => (READS.has(req.method) ? next() : json(req, res, next));
+}
 
 /** `cookie`: the options the store was given too, so it leaves out of every blob what they say. */
 function sessionMiddleware(config: Readonly<Config>, store: SessionStore, cookie: SessionCookie, keys: SessionKeys): RequestHandler {

@@ -16,7 +16,8 @@
  *
  *   npm run bench:app [-- --rounds 3 --duration 6 --connections 16 --report docs/reports/bench-app-<date>]
  * Writes .artifacts/bench-app/<time>/{report.md,report.json,app.cpuprofile}; --report also writes
- * <path>.md and <path>.json. BENCH_APP_REDIS_URL uses a Redis of your own instead of starting one.
+ * <path>.md and <path>.json. BENCH_APP_REDIS_URL uses a Redis of your own instead of starting one;
+ * BENCH_APP_SERVER another build of the app than dist/server.js.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ import { profileTables, summarizeProfile, type CpuProfile, type ProfileSummary }
 import { medianOf, ratioRows, type Measurement, type TargetName } from './figures';
 
 const ROOT = path.resolve(__dirname, '../..');
+// BENCH_APP_SERVER: another build of the app (e.g. an older commit's dist/server.js), to compare it.
+const APP_SERVER = process.env.BENCH_APP_SERVER ?? path.join(ROOT, 'dist/server.js');
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
@@ -82,7 +85,7 @@ function targets(redisUrl: string, outDir: string): Target[] {
   const tsx = (file: string) => [process.execPath, '--import', 'tsx', path.join('loadtest/app-bench', file)];
   const app = (store: 'memory' | 'redis') => (port: number, extra: string[] = []) => ({
     url: `http://127.0.0.1:${port}`,
-    child: serve([process.execPath, ...extra, 'dist/server.js'], {
+    child: serve([process.execPath, ...extra, APP_SERVER], {
       PORT: String(port), HOST: '127.0.0.1', INSTANCE_ID: `bench-${store}`, NODE_ENV: 'production', LOG_LEVEL: 'info',
       SESSION_STORE: store, REDIS_URL: redisUrl, SESSION_SECRETS: 'bench-app-secret-0123456789abcdef',
     }, path.join(outDir, `app-${store}-${port}.log`)),
@@ -260,7 +263,7 @@ async function connectRedis(url: string): Promise<{ redis: Redis; version: strin
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(path.join(ROOT, 'dist/server.js'))) throw new Error('dist/server.js is missing: npm run build first (npm run bench:app does)');
+  if (!existsSync(APP_SERVER)) throw new Error(`${APP_SERVER} is missing: npm run build first (npm run bench:app does)`);
   const outDir = path.join(ROOT, '.artifacts/bench-app', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(outDir, { recursive: true });
   if (canPin) spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
@@ -292,7 +295,7 @@ async function main(): Promise<void> {
     startedAt: new Date().toISOString(), cores, cpu: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()}`, node: process.version, redis: `${redisVersion}, ${redisServer.describe}`,
     pinned: canPin, loadAverage1m: { before: loadBefore, after: os.loadavg()[0]! },
-    rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim(),
+    appServer: APP_SERVER, rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim(),
   };
   const report = renderReport(facts, list, measurements, summary);
   const json = `${JSON.stringify({ facts, measurements, profile: summary }, null, 2)}\n`;
@@ -317,6 +320,7 @@ interface Facts {
   node: string;
   redis: string;
   pinned: boolean;
+  appServer: string;
   loadAverage1m: { before: number; after: number };
   rounds: number;
   durationS: number;
@@ -353,7 +357,7 @@ function renderReport(facts: Facts, list: Target[], measurements: Measurement[],
     '',
     `- ${facts.cores} × ${facts.cpu}, ${facts.memoryGiB} GiB, ${facts.os}; Node ${facts.node}; Redis ${facts.redis}`,
     `- ${facts.pinned ? 'servers pinned to core 0; autocannon and Redis on core 1' : 'not pinned'}; load average (1 min) ${facts.loadAverage1m.before.toFixed(2)} before, ${facts.loadAverage1m.after.toFixed(2)} after`,
-    `- commit ${facts.commit}, ${facts.startedAt}`,
+    `- commit ${facts.commit}, ${facts.startedAt}; the app: ${facts.appServer}`,
     '',
   ];
   return lines.join('\n');
