@@ -17,7 +17,7 @@ function createLogger(config: Readonly<Config>): Logger {
   // Pretty output only for a person at a terminal.
   if (process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });
   // Containers get one JSON object per line, buffered: one write(2) per 4 KB of lines, not one per line
-  // (docs/benchmarks.md#one-app-process). pino writes the buffer out when the process exits; every warning
+  // (docs/benchmarks.md#one-app-process-npm-run-benchapp). pino writes the buffer out when the process exits; every warning
   // and error goes out at once (the hook), app.ts flushes after every request that changed state or failed,
   // and FLUSH_EVERY_MS bounds how long a successful read's line waits.
   return pino(

@@ -113,6 +113,9 @@ export function profileTables(summary: ProfileSummary): string[] {
     `Busy ${summary.busyMs} ms, idle ${summary.idleMs} ms.`,
     '',
     ...table('package (self time)', summary.packagesSelf),
+    'Inclusive time counts a sample for every package on its stack. A middleware calls the next one from its own',
+    'frame, so its inclusive time holds every middleware after it: read that column for libraries, not middleware.',
+    '',
     ...table('package (inclusive: on the stack)', summary.packagesInclusive),
     ...table('function (self time)', summary.functions),
   ];
