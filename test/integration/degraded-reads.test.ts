@@ -1,4 +1,3 @@
-import Redis from 'ioredis';
 import type { Response } from 'supertest';
 import type { DegradedSessionView } from '../../app/src/http-contract';
 import { SESSION_PREFIX } from '../../app/src/session/keys';
@@ -6,7 +5,7 @@ import { sleep, waitFor } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { startInstance, type TestInstance } from '../helpers/instance';
 import { redisProxy } from '../helpers/redis-proxy';
-import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
+import { ownedRedisForFile } from '../helpers/redis-server';
 import { reportFigures } from '../helpers/stack';
 
 /*
@@ -20,21 +19,12 @@ jest.setTimeout(30_000);
 const SNAPSHOT = 'sc.sid.snap';
 const FAST_MS = 1500;
 
-let owned: OwnedRedis;
-let admin: Redis;
+const redis = ownedRedisForFile();
 let proxy: Awaited<ReturnType<typeof redisProxy>>;
 let app: TestInstance | undefined;
 
-beforeAll(async () => {
-  owned = await startOwnedRedis();
-  admin = new Redis(owned.url);
-});
-afterAll(async () => {
-  admin.disconnect();
-  await owned.destroy();
-});
 beforeEach(async () => {
-  proxy = await redisProxy(owned.port);
+  proxy = await redisProxy(redis.owned.port);
 });
 afterEach(async () => {
   await app?.close();
@@ -65,7 +55,7 @@ describe('reading sessions while Redis is down (REDIS_DOWN_POLICY=read-only)', (
     await client.post(app, '/api/cart/items', { productId: 'tea', quantity: 2 });
     const before = (await client.get(app, '/api/session')).body;
     const key = `${SESSION_PREFIX}${client.sessionId()}`;
-    const stored = await admin.getBuffer(key);
+    const stored = await redis.admin.getBuffer(key);
     const snapshotHeader = snapshotSet(login)!;
 
     await proxy.cut();
@@ -97,7 +87,7 @@ describe('reading sessions while Redis is down (REDIS_DOWN_POLICY=read-only)', (
     expect(back.status).toBe(200);
     expect(back.body).toMatchObject({ handle: before.handle, visits: 1, cart: { items: [{ productId: 'tea', quantity: 2 }] } });
     expect(back.body).not.toHaveProperty('degraded');
-    expect((await admin.getBuffer(key))!.equals(stored!)).toBe(true);
+    expect((await redis.admin.getBuffer(key))!.equals(stored!)).toBe(true);
   });
 
   test('when a snapshot has expired, belongs to another session or was altered, then the read is the usual 503; in the default fail mode no snapshot is ever set', async () => {
@@ -119,7 +109,7 @@ describe('reading sessions while Redis is down (REDIS_DOWN_POLICY=read-only)', (
     const expired = await alice.get(app, '/api/session');
     await proxy.restore();
 
-    const failApp = await startInstance({ REDIS_URL: owned.url, INSTANCE_ID: 'fail-mode' });
+    const failApp = await startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: 'fail-mode' });
     const plain = new TestClient();
     const failLogin = await plain.login(failApp);
     const failRead = await plain.get(failApp, '/api/session');

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import request from 'supertest';
 import type { ClusterEvent, ClusterEventsView, LiveInstance, LiveInstancesView } from '../../app/src/http-contract';
 import { LIVE_KEYS, RedisBoard, type InstanceBeat } from '../../app/src/live/redis-board';
@@ -8,7 +7,7 @@ import { TestClient } from '../helpers/client';
 import { commandCalls as sharedCommandCalls, commandsBetween, totalCalls } from '../helpers/commandstats';
 import { startInstance, testClusterNodes, type TestInstance } from '../helpers/instance';
 import { redisProxy } from '../helpers/redis-proxy';
-import { startOwnedRedis, type OwnedRedis } from '../helpers/redis-server';
+import { ownedRedisForFile } from '../helpers/redis-server';
 import { reportFigures } from '../helpers/stack';
 
 /*
@@ -18,17 +17,8 @@ import { reportFigures } from '../helpers/stack';
  */
 jest.setTimeout(60_000);
 
-let owned: OwnedRedis;
-let admin: Redis;
+const redis = ownedRedisForFile();
 
-beforeAll(async () => {
-  owned = await startOwnedRedis();
-  admin = new Redis(owned.url);
-});
-afterAll(async () => {
-  admin.disconnect();
-  await owned.destroy();
-});
 
 const uniqueId = (name: string) => `${name}-${randomBytes(3).toString('hex')}`;
 
@@ -51,7 +41,7 @@ async function untilListed(app: TestInstance, id: string, state: LiveInstance['s
   return Date.now() - started;
 }
 
-const commandCalls = () => sharedCommandCalls(admin);
+const commandCalls = () => sharedCommandCalls(redis.admin);
 const total = totalCalls;
 const summary = (calls: Map<string, number>) => [...calls].map(([name, n]) => `${name}=${n}`).join(' ');
 
@@ -61,7 +51,7 @@ async function liveCommandsCounted(app: TestInstance): Promise<number> {
 
 describe('the live view on one Redis', () => {
   test('when two instances share a Redis, then each lists the other as up, with its figures, its Redis and when it was last seen', async () => {
-    const [a, b] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('b') })]);
+    const [a, b] = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('b') })]);
     try {
       for (let i = 0; i < 5; i++) await request(b.url).get('/api/ping');
       await untilListed(a, b.config.instanceId, 'up');
@@ -73,7 +63,7 @@ describe('the live view on one Redis', () => {
 
       expect(onA).toMatchObject({ observedBy: a.config.instanceId, store: 'redis', shared: true, stale: false });
       expect(entry(onB, a.config.instanceId)?.state).toBe('up');
-      expect(bOnA).toMatchObject({ state: 'up', ready: true, draining: false, redis: { mode: 'standalone', primaries: [`127.0.0.1:${owned.port}`], role: 'primary', reachable: true } });
+      expect(bOnA).toMatchObject({ state: 'up', ready: true, draining: false, redis: { mode: 'standalone', primaries: [`127.0.0.1:${redis.owned.port}`], role: 'primary', reachable: true } });
       expect(Date.now() - Date.parse(bOnA.lastSeen)).toBeLessThan(2500);
       expect(bOnA.figures).toMatchObject({ requests: expect.any(Number), errors: 0 });
       expect(onB.history.requests).toHaveLength(120);
@@ -84,7 +74,7 @@ describe('the live view on one Redis', () => {
   });
 
   test('when an instance stops, then the other lists it as gone at once and the events show it up, then gone (stopped)', async () => {
-    const [a, b] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('b') })]);
+    const [a, b] = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('b') })]);
     const id = b.config.instanceId;
     try {
       await untilListed(a, id, 'up');
@@ -102,8 +92,8 @@ describe('the live view on one Redis', () => {
   });
 
   test('when an instance is cut off from Redis (as a kill looks to the others), then it is listed gone within 3 s and one gone (silent) event is recorded; back, it is up again and records its outage', async () => {
-    const proxy = await redisProxy(owned.port);
-    const [a, b] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: proxy.url, INSTANCE_ID: uniqueId('b') })]);
+    const proxy = await redisProxy(redis.owned.port);
+    const [a, b] = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: proxy.url, INSTANCE_ID: uniqueId('b') })]);
     const id = b.config.instanceId;
     try {
       await untilListed(a, id, 'up');
@@ -140,11 +130,11 @@ describe('the live view on one Redis', () => {
   test('when a beat runs on Redis after the client gave up on it, then its events are recorded once, not again by the next beat', async () => {
     // CI run 30: the beat that carried a redis-outage event timed out in the client, yet ran once the connection
     // came back; the next beat carried the event again and it was listed twice.
-    const board = new RedisBoard(admin, () => undefined);
+    const board = new RedisBoard(redis.admin, () => undefined);
     const id = uniqueId('twice');
     const beat: InstanceBeat = { startedAt: Date.now(), ready: true, draining: false, figures: { second: new Date().toISOString(), requests: 0, errors: 0, p95Ms: null }, redis: null };
     const outage = (until: number) => ({ at: until, type: 'redis-outage' as const, instance: id, since: 1, until });
-    const recorded = async () => (await admin.lrange(LIVE_KEYS.events, 0, -1)).map((raw) => JSON.parse(raw)).filter((e) => e.instance === id && e.type !== 'up');
+    const recorded = async () => (await redis.admin.lrange(LIVE_KEYS.events, 0, -1)).map((raw) => JSON.parse(raw)).filter((e) => e.instance === id && e.type !== 'up');
 
     await board.beat(id, beat, { judge: false, leave: false, epoch: 'e1', reported: [{ seq: 1, event: outage(10) }] });
     await board.beat(id, beat, { judge: false, leave: false, epoch: 'e1', reported: [{ seq: 1, event: outage(20) }, { seq: 2, event: { at: 30, type: 'draining', instance: id } }] });
@@ -158,7 +148,7 @@ describe('the live view on one Redis', () => {
   });
 
   test('when an instance starts to drain, then the others list it as draining and the events say so', async () => {
-    const [a, b] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('b') })]);
+    const [a, b] = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('b') })]);
     const id = b.config.instanceId;
     try {
       await untilListed(a, id, 'up');
@@ -178,14 +168,14 @@ describe('the live view on one Redis', () => {
   test('when the primary the instances use changes, then the first to see it records one primary-changed event, from the old address to the new', async () => {
     // This Redis as the last primary seen: an earlier test's instances (through a proxy, say) may have left
     // another address, and the new instances' first connection would record a change of their own.
-    await admin.set(LIVE_KEYS.primaries, `127.0.0.1:${owned.port}`);
-    const [a, b] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('b') })]);
+    await redis.admin.set(LIVE_KEYS.primaries, `127.0.0.1:${redis.owned.port}`);
+    const [a, b] = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('b') })]);
     try {
       await untilListed(a, b.config.instanceId, 'up');
       const since = Date.now();
       // As if the apps' last primary had been another node: on their next connect they find this one.
-      await admin.set(LIVE_KEYS.primaries, '10.0.0.9:6379');
-      await admin.client('KILL', 'TYPE', 'normal');
+      await redis.admin.set(LIVE_KEYS.primaries, '10.0.0.9:6379');
+      await redis.admin.client('KILL', 'TYPE', 'normal');
 
       const changes = await waitFor('the primary-changed event', async () => {
         const found = (await eventsOn(a)).filter((e) => e.type === 'primary-changed' && Date.parse(e.at) >= since - 1000);
@@ -194,7 +184,7 @@ describe('the live view on one Redis', () => {
       await sleep(1500); // the other instance has reconnected too by now
 
       expect((await eventsOn(a)).filter((e) => e.type === 'primary-changed' && Date.parse(e.at) >= since - 1000)).toHaveLength(1);
-      expect(changes[0]).toMatchObject({ from: '10.0.0.9:6379', to: `127.0.0.1:${owned.port}` });
+      expect(changes[0]).toMatchObject({ from: '10.0.0.9:6379', to: `127.0.0.1:${redis.owned.port}` });
       expect([a.config.instanceId, b.config.instanceId]).toContain(changes[0]!.instance);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -204,7 +194,7 @@ describe('the live view on one Redis', () => {
 
 describe('what the live view costs Redis', () => {
   test('when two instances beat for 10 s, then each heartbeat costs at most 5 Redis commands a second (one EVALSHA), as the apps count them too', async () => {
-    const [a, b] = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('b') })]);
+    const [a, b] = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('a') }), startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('b') })]);
     try {
       await sleep(3500); // past the first beats (the up events) and into judging
       const counted = async () => (await liveCommandsCounted(a)) + (await liveCommandsCounted(b));
@@ -228,7 +218,7 @@ describe('what the live view costs Redis', () => {
   });
 
   test('when pages poll the live routes, then requests within 250 ms share one reading (at most 4 commands) and a logged-in poll reads no session', async () => {
-    const readers = await Promise.all([startInstance({ REDIS_URL: owned.url, INSTANCE_ID: uniqueId('reader') }, { heartbeat: false })]);
+    const readers = await Promise.all([startInstance({ REDIS_URL: redis.owned.url, INSTANCE_ID: uniqueId('reader') }, { heartbeat: false })]);
     const [reader] = readers;
     const client = new TestClient();
     await client.login(reader!, 'alice');
