@@ -72,30 +72,6 @@ export async function startOwnedRedis({ args = [] }: { args?: string[] } = {}): 
 }
 
 /**
- * A Redis of the test file's own and a client on it for the tests' own reads and writes: started before the
- * file's tests, removed after them. Read `owned` and `admin` inside a test or hook, not at the file's top level.
- */
-export function ownedRedisForFile(): { readonly owned: OwnedRedis; readonly admin: Redis } {
-  const held: { owned?: OwnedRedis; admin?: Redis } = {};
-  beforeAll(async () => {
-    held.owned = await startOwnedRedis();
-    held.admin = new Redis(held.owned.url);
-  });
-  afterAll(async () => {
-    held.admin?.disconnect();
-    await held.owned?.destroy();
-  });
-  return {
-    get owned() {
-      return held.owned!;
-    },
-    get admin() {
-      return held.admin!;
-    },
-  };
-}
-
-/**
  * A Sentinel of its own watching one primary as `name`, quorum 1 (it never fails over: there is no replica):
  * enough for a client in Sentinel mode to ask it for the primary. Sentinel rewrites its config file, so it
  * gets one in throw-away storage; its container, if any, is on the host's network to reach `primary`.

@@ -5,7 +5,7 @@ import { sleep, waitFor } from '../../toolkit/time';
 import { TestClient } from '../helpers/client';
 import { startInstance, type TestInstance } from '../helpers/instance';
 import { redisProxy } from '../helpers/redis-proxy';
-import { ownedRedisForFile } from '../helpers/redis-server';
+import { ownedRedisForFile } from '../helpers/owned-redis';
 import { reportFigures } from '../helpers/stack';
 
 /*

@@ -7,7 +7,7 @@ import { TestClient } from '../helpers/client';
 import { commandCalls as sharedCommandCalls, commandsBetween, totalCalls } from '../helpers/commandstats';
 import { startInstance, testClusterNodes, type TestInstance } from '../helpers/instance';
 import { redisProxy } from '../helpers/redis-proxy';
-import { ownedRedisForFile } from '../helpers/redis-server';
+import { ownedRedisForFile } from '../helpers/owned-redis';
 import { reportFigures } from '../helpers/stack';
 
 /*
