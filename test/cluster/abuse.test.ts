@@ -229,19 +229,35 @@ describe('scenario 7: abuse through nginx', () => {
     });
   }
 
+  /**
+   * The status of a GET with these headers, from its status line alone. Node answers 431 to headers past its
+   * limit and closes the socket with the rest of them unread, so the kernel resets the connection; when the
+   * reset reaches nginx before the end of the answer, nginx cuts the client's copy short and a full-response
+   * client says "aborted" (CI run 43) although the status had arrived.
+   */
+  function statusOfGet(path: string, headers: Record<string, string>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(`${httpUrl}${path}`, { headers }, (res) => {
+        resolve(res.statusCode ?? 0);
+        res.on('error', () => undefined);
+        res.resume();
+        req.destroy();
+      });
+      req.on('error', reject);
+    });
+  }
+
   test('when a header or the body is too large, then nginx refuses it itself (400, 413) and the apps never see it; headers too large in all get Node\'s 431', async () => {
     const oneHugeHeader = await request(httpUrl).get('/api/session').set('x-padding', 'a'.repeat(9 * 1024));
     const hugeCookie = await request(httpUrl).get('/api/session').set('cookie', `sc.sid=${'b'.repeat(9 * 1024)}`);
-    const manyHeaders = await request(httpUrl)
-      .get('/api/session')
-      .set(Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`x-padding-${i}`, 'c'.repeat(7 * 1024)])));
+    const manyHeaders = await statusOfGet('/api/session', Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`x-padding-${i}`, 'c'.repeat(7 * 1024)])));
     const hugeBody = await postDeclaringBody('/api/login', 70 * 1024);
     const afterwards = await request(httpUrl).get('/healthz');
 
     reportFigures('abuse: nginx bounds', {
       oneHeader9KB: oneHugeHeader.status,
       cookie9KB: hugeCookie.status,
-      headers21KB: manyHeaders.status,
+      headers21KB: manyHeaders,
       body70KB: hugeBody.status,
     });
     for (const res of [oneHugeHeader, hugeCookie, hugeBody]) {
@@ -252,7 +268,7 @@ describe('scenario 7: abuse through nginx', () => {
     expect(oneHugeHeader.status).toBe(400);
     expect(oneHugeHeader.text).toContain('Request Header Or Cookie Too Large');
     expect(hugeCookie.status).toBe(400);
-    expect(manyHeaders.status).toBe(431);
+    expect(manyHeaders).toBe(431);
     expect(hugeBody.status).toBe(413);
     expect(afterwards.status).toBe(200);
   });
